@@ -1,0 +1,240 @@
+"""The `jmm` command line: thin commands that call the flows and the pipeline."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+_HERE = Path(__file__).resolve().parent.parent
+
+
+def _prefect_env(base: Path) -> None:
+    """Keep Prefect's state inside the project and quiet, unless the user configured Prefect otherwise."""
+    os.environ.setdefault("PREFECT_HOME", str(base / ".prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Joint Meeting Miner: turn joint-meeting communiqués into research tables.")
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="config.yaml to use")]
+
+
+def _settings(config: Path | None):
+    from pipeline.errors import ConfigError
+    from pipeline.settings import read_settings
+
+    if config is None:
+        default = Path.cwd() / "config.yaml"
+        config = default if default.exists() else (_HERE / "config.yaml" if (_HERE / "config.yaml").exists() else None)
+    try:
+        settings = read_settings(config)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    _prefect_env(settings.base_dir)
+    return settings
+
+
+def _fail(exc: Exception) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def run(paths: Annotated[list[Path], typer.Argument(help="files or folders to process")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="folder for the exported tables")] = Path("out"),
+        config: ConfigOpt = None) -> None:
+    """Process inputs end to end (extract, segment, tag, code, topics) and export the tables."""
+    from pipeline.errors import PipelineError
+
+    settings = _settings(config)
+    from flows.mine import run_mine
+
+    try:
+        summary = run_mine([str(p) for p in paths], str(out), settings)
+    except PipelineError as exc:
+        _fail(exc)
+    t = summary["topics"]
+    typer.echo(f"documents processed: {summary['new_documents']} new, {summary['already_known']} already known "
+               f"({summary['documents']} in the store)")
+    typer.echo(f"quarantined: {summary['quarantined_now']} in this run, {summary['quarantined_total']} in all "
+               f"(see `jmm status`)")
+    typer.echo(f"participants found: {summary['participants']}")
+    typer.echo("topics: " + (f"fit {t['fit_id']} (k={t.get('k', '?')})" if t.get("fitted") else
+                             f"not fitted ({t.get('reason')})"))
+    typer.echo(f"tables: {summary['out']}/ ({', '.join(f'{k} {v}' for k, v in summary['tables'].items())})")
+    typer.echo(f"time: {summary['seconds']['total']} s")
+
+
+@app.command()
+def extract(files: Annotated[list[Path], typer.Argument(help="documents to extract")],
+            as_json: Annotated[bool, typer.Option("--json", help="one JSON object per file")] = False,
+            config: ConfigOpt = None) -> None:
+    """Print the text of documents (or, with --json, pages with method and quality)."""
+    from pipeline import collect, extract as ex
+    from pipeline.errors import PipelineError
+
+    _settings(config)
+    status = 0
+    for f in files:
+        try:
+            for source, record, error in collect.sources(f):
+                if error:
+                    raise PipelineError(f"{f}: {error}")
+                doc = ex.document(source, record)
+                if as_json:
+                    typer.echo(json.dumps({"file": str(f), "sha256": doc.doc_id,
+                                           "pages": [{"n": p.n, "text": p.text, "method": p.method,
+                                                      "quality": p.quality} for p in doc.pages],
+                                           "warnings": list(doc.warnings)}, ensure_ascii=False))
+                else:
+                    typer.echo(doc.text)
+        except PipelineError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            status = 1
+    raise typer.Exit(status)
+
+
+def _predict_items(items, settings):
+    """Tag gold or input items: yields Tagged predictions in order."""
+    from pipeline import process
+    from pipeline.collect import record_id
+    from pipeline.records import Source, Tagged
+    from pipeline.store import sha256_file
+
+    for it in items:
+        if it.file is not None:
+            from pipeline.collect import kind_of
+
+            src = Source(sha256_file(it.file), str(it.file), kind_of(it.file) or "pdf")
+            o = process.one(src, settings, date=it.date)
+        else:
+            rec = {"id": it.id, "date": it.date, "title": it.title, "text": it.text}
+            o = process.one(Source(record_id(rec), it.id, "jsonl-record", 0), settings, rec)
+        yield o.tagged or Tagged(o.source.doc_id)
+
+
+@app.command()
+def tag(input_file: Annotated[Path, typer.Argument(help="JSON Lines: {id, date, title, text} per line")],
+        config: ConfigOpt = None) -> None:
+    """Print predictions, one JSON line per document, in the gold format plus participants as objects."""
+    from pipeline import process
+    from pipeline.collect import sources
+    from pipeline.records import as_dict
+
+    settings = _settings(config)
+    from flows.mine import prepare
+
+    prepare(settings)
+    for source, record, error in sources(input_file):
+        if error:
+            typer.echo(json.dumps({"record": source.record, "error": error}, ensure_ascii=False))
+            continue
+        o = process.one(source, settings, record)
+        if o.tagged is None:
+            typer.echo(json.dumps({"id": (record or {}).get("id"), "error": o.reason}, ensure_ascii=False))
+            continue
+        c = as_dict(o.tagged.codes)
+        evidence = c.pop("evidence")
+        typer.echo(json.dumps({"id": (record or {}).get("id"), "date": o.document.date, "title": o.document.title,
+                               "gold": {**c, "participants": [as_dict(p) for p in o.tagged.participants],
+                                        "participant_mentions": {p.name: p.mention for p in o.tagged.participants},
+                                        "evidence": evidence}}, ensure_ascii=False))
+
+
+@app.command()
+def evaluate(gold: Annotated[Path, typer.Argument(help="gold file (CODEBOOK §4)")],
+             as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+             config: ConfigOpt = None) -> None:
+    """Score the tagger against a gold file."""
+    from pipeline.evaluate import read_gold, score
+    from pipeline.errors import PipelineError
+    from pipeline.gazetteer import level_of, load_gazetteer
+
+    settings = _settings(config)
+    from flows.mine import prepare
+
+    prepare(settings)
+    try:
+        items = read_gold(gold)
+    except PipelineError as exc:
+        _fail(exc)
+    preds = list(_predict_items(items, settings))
+    gaz = load_gazetteer(settings.path(settings.tag.gazetteer))
+    result = score(items, preds, lambda n: level_of(gaz, n))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        for k, v in result.items():
+            typer.echo(f"{k}: {json.dumps(v, ensure_ascii=False)}")
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False, config: ConfigOpt = None) -> None:
+    """Show what the corpus store holds and which inputs are quarantined, and why."""
+    from pipeline.errors import PipelineError
+    from pipeline.store import Store
+
+    settings = _settings(config)
+    from flows.mine import store_path
+
+    path = store_path(settings)
+    if not path.exists():
+        info = {"documents": 0, "quarantined": [], "store": str(path)}
+    else:
+        try:
+            with Store(path, read_only=True) as store:
+                info = {"documents": store.count("documents"), "quarantined": store.quarantined(),
+                        "participants": store.count("participants"), "topic_fit": store.current_fit(),
+                        "store": str(path)}
+        except PipelineError as exc:
+            _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(info, ensure_ascii=False))
+        return
+    typer.echo(f"store: {info['store']}")
+    typer.echo(f"documents: {info['documents']}")
+    typer.echo(f"quarantined: {len(info['quarantined'])}")
+    for q in info["quarantined"]:
+        typer.echo(f"  {q['file']}  {q['sha256'][:12]}  {q['reason']}")
+
+
+@app.command("export")
+def export_cmd(out: Annotated[Path, typer.Option("--out", "-o")] = Path("out"), config: ConfigOpt = None) -> None:
+    """Export the tables of the corpus store to a folder."""
+    from pipeline.errors import PipelineError
+    from pipeline.store import Store
+
+    settings = _settings(config)
+    from flows.mine import code_version, store_path
+    from pipeline import export as ex
+    from pipeline import process
+    from pipeline.gazetteer import load_gazetteer
+
+    try:
+        with Store(store_path(settings), read_only=True) as store:
+            inputs = [{"path": p, "sha256": s} for p, s in store.con.execute(
+                "SELECT path, min(doc_id) FROM sources GROUP BY path ORDER BY path").fetchall()]
+            manifest = {"inputs": inputs, "code_version": code_version(), "config_hash": settings.hash,
+                        "gazetteer_version": load_gazetteer(settings.path(settings.tag.gazetteer)).version,
+                        "stage_versions": process.stage_versions(settings)}
+            counts = ex.export(store, out, manifest, tuple(f.value for f in settings.export.formats))
+    except PipelineError as exc:
+        _fail(exc)
+    typer.echo(f"tables: {out}/ ({', '.join(f'{k} {v}' for k, v in counts.items())})")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

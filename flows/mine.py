@@ -1,0 +1,206 @@
+"""The `mine` flow: inputs → corpus store → topics → exports.
+
+Tasks work on batches of documents and pass paths and hashes, not texts. Documents fan out over a process
+pool (or a Dask cluster); the flow's own process is the only writer of the corpus store, and writes each
+document in one transaction as its batch completes, so a killed run resumes where it stopped."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NONE
+from prefect.futures import as_completed
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
+from pipeline import collect, export as export_stage, process, topics as topic_stage
+from pipeline.errors import TopicError
+from pipeline.gazetteer import load_gazetteer
+from pipeline.records import Source
+from pipeline.segment import write_user_dictionary
+from pipeline.settings import RunnerKind, Settings, read_settings
+from pipeline.store import RawStore, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    """What a run has to do: the sources to process, and what was already known or rejected."""
+
+    todo: list[Source] = field(default_factory=list)
+    known: int = 0
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    inputs: list[dict[str, str]] = field(default_factory=list)
+
+
+def store_path(settings: Settings) -> Path:
+    return settings.path(settings.store.root) / settings.store.database
+
+
+def raw_root(settings: Settings) -> Path:
+    return settings.path(settings.store.root) / "raw"
+
+
+def prepare(settings: Settings) -> None:
+    """Make the resources every worker loads: the jieba user dictionary generated from the gazetteer."""
+    gaz = load_gazetteer(settings.path(settings.tag.gazetteer))
+    domain = settings.path(settings.tag.gazetteer) / "domain_terms.txt"
+    write_user_dictionary(gaz, settings.path(settings.segment.user_dictionary), domain)
+
+
+def _warm(settings: Settings) -> None:
+    """Process-pool initializer: load jieba and the spaCy pipeline once per worker."""
+    from pipeline import tag
+
+    tag.load_pipeline(settings.path(settings.tag.gazetteer), settings.path(settings.segment.user_dictionary))
+
+
+@task(name="plan", cache_policy=NONE)
+def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
+    """Find the inputs, copy them to the raw store, and keep the sources that are new or stale."""
+    raw = RawStore(raw_root(settings))
+    versions = process.stage_versions(settings)
+    done = {d for d, v in store.versions().items() if v == versions}
+    result = Plan()
+    seen: set[str] = set()
+    for path in collect.files(paths):
+        kind = collect.kind_of(path)
+        if kind != "jsonl":
+            size_mb = path.stat().st_size / 1e6
+            if size_mb > settings.extract.max_file_mb:
+                sha = collect.sha256_file(path)
+                result.quarantined.append({"sha256": sha, "file": str(path), "stage": "collect", "reason":
+                                           f"{path}: file of {size_mb:.0f} MB exceeds extract.max_file_mb="
+                                           f"{settings.extract.max_file_mb:g}"})
+                continue
+        file_sha = raw.add_file(path).name.split(".")[0]
+        result.inputs.append({"path": str(path), "sha256": file_sha})
+        for source, _record, error in collect.sources(path):
+            store.add_source(source.doc_id, source.path, source.record)
+            if error:
+                result.quarantined.append({"sha256": source.doc_id, "file": str(path), "stage": "collect",
+                                           "record": source.record, "reason": f"{path}: {error}"})
+                continue
+            if source.doc_id in seen or source.doc_id in done:
+                result.known += 1
+                continue
+            seen.add(source.doc_id)
+            result.todo.append(source)
+    return result
+
+
+@task(name="process-batch", cache_policy=NONE)
+def process_batch(sources: list[Source], settings: Settings) -> list[process.Outcome]:
+    """Extract, segment, tag and code a batch of documents."""
+    return process.batch(sources, settings)
+
+
+@task(name="topics", cache_policy=NONE)
+def fit_topics(settings: Settings, store: Store) -> dict[str, Any]:
+    """Fit the topic model on every stored document, unless the same fit is stored already."""
+    s = settings.topics
+    stop = topic_stage.read_stopwords(settings.path(s.stopwords))
+    corpus = [topic_stage.TopicDoc(d, date, tuple(toks)) for d, date, toks in store.iter_tokens()]
+    model = topic_stage.TopicModel(s, stop)
+    try:
+        model.fit(corpus)
+    except TopicError as exc:
+        log.warning("topics not fitted: %s", exc)
+        return {"fitted": False, "reason": str(exc)}
+    store.write_topics(model.fit_id_, s.model_dump(mode="json"), model.metrics(), model.tables())
+    return {"fitted": True, "fit_id": model.fit_id_, **model.metrics()}
+
+
+@task(name="export", cache_policy=NONE)
+def export_tables(settings: Settings, store: Store, out: Path, inputs: list[dict[str, str]]) -> dict[str, int]:
+    manifest = {"inputs": inputs, "code_version": code_version(), "config_hash": settings.hash,
+                "gazetteer_version": load_gazetteer(settings.path(settings.tag.gazetteer)).version,
+                "stage_versions": process.stage_versions(settings)}
+    formats = tuple(f.value for f in settings.export.formats)
+    return export_stage.export(store, out, manifest, formats)
+
+
+def code_version() -> str:
+    """`git describe` of the project, or the package version outside a checkout."""
+    from pipeline import __version__
+
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=10)
+        if out.returncode == 0 and out.stdout.strip():
+            return f"{__version__}+{out.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return __version__
+
+
+def task_runner(settings: Settings):  # noqa: ANN201 - a Prefect TaskRunner
+    r = settings.runner
+    if r.kind is RunnerKind.thread:
+        return ThreadPoolTaskRunner(max_workers=r.workers)
+    if r.kind is RunnerKind.dask:
+        from prefect_dask import DaskTaskRunner
+
+        if r.dask_address:
+            return DaskTaskRunner(address=r.dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": r.workers, "threads_per_worker": 1, "processes": True})
+    return ProcessPoolTaskRunner(max_workers=r.workers, initializer=_warm, initargs=(settings,))
+
+
+def _batches(sources: list[Source], size: int, workers: int) -> list[list[Source]]:
+    if not sources:
+        return []
+    size = max(1, min(size, -(-len(sources) // workers)))
+    return [sources[i:i + size] for i in range(0, len(sources), size)]
+
+
+@flow(name="mine", validate_parameters=False)
+def mine(paths: list[str], out: str | None = "out", settings: Settings | None = None,
+         config: str | None = None) -> dict[str, Any]:
+    """Process the inputs end to end and export the tables; return a summary."""
+    settings = settings or read_settings(config)
+    t0 = time.perf_counter()
+    prepare(settings)
+    summary: dict[str, Any] = {}
+    with Store(store_path(settings)) as store:
+        p = plan(paths, settings, store)
+        for q in p.quarantined:
+            store.quarantine(q["sha256"], q["file"], q["reason"], q["stage"], q.get("record"))
+        versions = process.stage_versions(settings)
+        processed = quarantined = 0
+        futures = [process_batch.submit(b, settings) for b in
+                   _batches(p.todo, settings.runner.batch_size, settings.runner.workers)]
+        for fut in as_completed(futures):
+            for o in fut.result():
+                if o.document is None:
+                    quarantined += 1
+                    store.quarantine(o.source.doc_id, o.source.path, o.reason, o.stage, o.source.record)
+                else:
+                    processed += 1
+                    store.write_document(o.document, o.tokens, o.tagged, versions)
+        t_docs = time.perf_counter()
+        topics_summary: dict[str, Any] = {"fitted": False, "reason": "disabled"}
+        if settings.topics.enabled and (processed or store.current_fit() is None):
+            topics_summary = fit_topics(settings, store)
+        elif store.current_fit():
+            topics_summary = {"fitted": True, "fit_id": store.current_fit(), "reused": True}
+        counts = export_tables(settings, store, Path(out), p.inputs) if out else {}
+        summary = {
+            "inputs": len(p.inputs), "new_documents": processed, "already_known": p.known,
+            "quarantined_now": quarantined + len(p.quarantined), "documents": store.count("documents"),
+            "quarantined_total": len(store.quarantined()), "participants": store.count("participants"),
+            "topics": topics_summary, "out": str(out) if out else None, "tables": counts,
+            "seconds": {"documents": round(t_docs - t0, 2), "total": round(time.perf_counter() - t0, 2)},
+        }
+    return summary
+
+
+def run_mine(paths: list[str], out: str | None, settings: Settings) -> dict[str, Any]:
+    """Run the flow with the task runner the settings choose."""
+    return mine.with_options(task_runner=task_runner(settings))(paths=paths, out=out, settings=settings)

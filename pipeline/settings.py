@@ -1,0 +1,201 @@
+"""Typed, frozen settings: one section per stage. `flows/` reads config.yaml with `read_settings`;
+stages receive only their own section."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Section):
+    """Where the corpus store, the raw copies and the working files live (relative to config.yaml)."""
+
+    root: Path = Path("data")
+    database: str = "corpus.duckdb"
+
+
+class OcrEngine(str, Enum):
+    tesseract = "tesseract"
+    none = "none"
+
+
+class ExtractSettings(_Section):
+    ocr: OcrEngine = OcrEngine.tesseract
+    ocr_language: str = "chi_sim"
+    ocr_dpi: int = Field(300, ge=72, le=600)
+    min_cjk_share: float = Field(0.2, ge=0.0, le=1.0)
+    use_pdfplumber_tables: bool = True
+    traditional_to_simplified: bool = True
+    max_file_mb: float = Field(200.0, gt=0)
+    max_pages: int = Field(2000, gt=0)
+    seconds_per_document: float = Field(600.0, gt=0)
+    memory_mb_per_worker: int = Field(4096, gt=0)
+
+
+class SegmentSettings(_Section):
+    user_dictionary: Path = Path("corpora/lexicons/user_dict.txt")
+
+
+class TagSettings(_Section):
+    gazetteer: Path = Path("corpora/lexicons")
+
+
+class TopicModel(str, Enum):
+    dtm = "dtm"  # tomotopy DTModel over periods
+    lda = "lda"  # gensim LDA, prevalence by period from document-topic weights
+
+
+class TopicSettings(_Section):
+    enabled: bool = True
+    model: TopicModel = TopicModel.dtm
+    k: int = Field(30, ge=2, le=500)
+    seed: int = 42
+    iterations: int = Field(400, ge=1)
+    passes: int = Field(5, ge=1)
+    period: str = "year"
+    min_docs: int = Field(20, ge=2)
+    stopwords: Path = Path("corpora/lexicons/stopwords.txt")
+    min_token_length: int = Field(2, ge=1)
+    no_below: int = Field(3, ge=1)
+    no_above: float = Field(0.4, gt=0.0, le=1.0)
+    keep_n: int = Field(20000, ge=100)
+    phrases: bool = True
+    phrase_min_count: int = Field(20, ge=1)
+    phrase_threshold: float = Field(0.5, gt=0.0)
+    bootstrap: int = Field(500, ge=0)
+    seed_topics: dict[str, list[str]] = Field(default_factory=dict)
+    seed_weight: float = Field(0.3, ge=0.0)
+    models_dir: Path = Path("models")
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    xlsx = "xlsx"
+    parquet = "parquet"
+    dta = "dta"
+
+
+class ExportSettings(_Section):
+    formats: tuple[ExportFormat, ...] = (ExportFormat.csv, ExportFormat.xlsx, ExportFormat.parquet, ExportFormat.dta)
+    include_page_text: bool = False
+    report: bool = True
+
+
+class RunnerKind(str, Enum):
+    process = "process"
+    thread = "thread"
+    dask = "dask"
+
+
+class RunnerSettings(_Section):
+    kind: RunnerKind = RunnerKind.process
+    workers: int = Field(2, ge=1)
+    batch_size: int = Field(200, ge=1)
+    dask_address: str | None = None
+
+
+class Source(_Section):
+    name: str
+    url: str
+    document_pattern: str = r".*"
+    attachment_pattern: str = r"\.(pdf|docx?|html?)$"
+    next_page_pattern: str | None = None
+    max_pages: int = Field(5, ge=1)
+    allowed_hosts: tuple[str, ...] = ()
+
+
+class CollectSettings(_Section):
+    inbox: Path = Path("corpora/inbox")
+    sources: tuple[Source, ...] = ()
+    user_agent: str = "JointMeetingMiner/0.1 (+research; contact: see README)"
+    timeout_s: float = Field(30.0, gt=0)
+    max_file_mb: float = Field(50.0, gt=0)
+    requests_per_second: float = Field(1.0, gt=0)
+    respect_robots: bool = True
+
+
+class Deployment(_Section):
+    name: str
+    cron: str
+    collect: bool = True
+    paths: tuple[str, ...] = ()
+    out: str = "out"
+
+
+class ServeSettings(_Section):
+    deployments: tuple[Deployment, ...] = ()
+
+
+class Settings(_Section):
+    """The whole configuration. Relative paths are resolved against the folder of config.yaml."""
+
+    store: StoreSettings = StoreSettings()
+    extract: ExtractSettings = ExtractSettings()
+    segment: SegmentSettings = SegmentSettings()
+    tag: TagSettings = TagSettings()
+    topics: TopicSettings = TopicSettings()
+    export: ExportSettings = ExportSettings()
+    runner: RunnerSettings = RunnerSettings()
+    collect: CollectSettings = CollectSettings()
+    serve: ServeSettings = ServeSettings()
+    base_dir: Path = Path(".")
+
+    def path(self, p: Path | str) -> Path:
+        """Resolve a path from the config against `base_dir`."""
+        p = Path(p)
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the settings (without base_dir), for manifests."""
+        data = self.model_dump(mode="json", exclude={"base_dir"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def read_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
+    """Load config.yaml into Settings; an unknown key or a bad value raises ConfigError naming it."""
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: configuration file not found")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+        base = path.resolve().parent
+    for dotted, value in overrides.items():
+        section, _, key = dotted.partition("__")
+        data.setdefault(section, {})
+        data[section] = {**data[section], key: value}
+    data["base_dir"] = base
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path or 'settings'}: {_describe(exc)}") from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)

@@ -1,0 +1,305 @@
+"""The corpus store: content-addressed raw copies and an embedded DuckDB database.
+
+Raw inputs are copied to `<root>/raw/ab/abcdef….<ext>` once and never modified. All rows of one document are
+written in one transaction, so a crashed run leaves no half-written document and a re-run completes it.
+Only one process may open the database for writing at a time; a second gets a StoreError saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipeline.errors import StoreError
+from pipeline.records import Document, Tagged
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id VARCHAR PRIMARY KEY, source VARCHAR, kind VARCHAR, external_id VARCHAR, title VARCHAR,
+    date VARCHAR, pages INTEGER, chars INTEGER, extraction VARCHAR, text VARCHAR, original_text VARCHAR,
+    warnings VARCHAR, versions VARCHAR);
+CREATE TABLE IF NOT EXISTS sources (
+    doc_id VARCHAR, path VARCHAR, record INTEGER, url VARCHAR, fetched_at VARCHAR,
+    PRIMARY KEY (doc_id, path, record));
+CREATE TABLE IF NOT EXISTS pages (
+    doc_id VARCHAR, n INTEGER, text VARCHAR, method VARCHAR, quality VARCHAR, PRIMARY KEY (doc_id, n));
+CREATE TABLE IF NOT EXISTS doc_tables (
+    doc_id VARCHAR, page INTEGER, idx INTEGER, rows VARCHAR, PRIMARY KEY (doc_id, idx));
+CREATE TABLE IF NOT EXISTS tokens (doc_id VARCHAR PRIMARY KEY, tokens VARCHAR[]);
+CREATE TABLE IF NOT EXISTS participants (
+    doc_id VARCHAR, idx INTEGER, name VARCHAR, mention VARCHAR, start INTEGER, "end" INTEGER,
+    level VARCHAR, region_code VARCHAR, province VARCHAR, sector VARCHAR, role VARCHAR,
+    PRIMARY KEY (doc_id, idx));
+CREATE TABLE IF NOT EXISTS codes (
+    doc_id VARCHAR PRIMARY KEY, doc_class VARCHAR, levels VARCHAR[], regions VARCHAR[],
+    collab_type VARCHAR[], series VARCHAR, session INTEGER, meeting_date VARCHAR, location VARCHAR,
+    depth INTEGER, institutions VARCHAR[], vertical_guidance BOOLEAN, goals VARCHAR[]);
+CREATE TABLE IF NOT EXISTS evidence (
+    doc_id VARCHAR, idx INTEGER, code VARCHAR, value VARCHAR, start INTEGER, "end" INTEGER, text VARCHAR,
+    PRIMARY KEY (doc_id, idx));
+CREATE TABLE IF NOT EXISTS quarantine (
+    sha256 VARCHAR, file VARCHAR, record INTEGER, stage VARCHAR, reason VARCHAR,
+    PRIMARY KEY (sha256, file, record));
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, started_at VARCHAR, finished_at VARCHAR, inputs VARCHAR, summary VARCHAR);
+CREATE TABLE IF NOT EXISTS topic_fits (fit_id VARCHAR PRIMARY KEY, settings VARCHAR, metrics VARCHAR);
+CREATE TABLE IF NOT EXISTS topics (
+    fit_id VARCHAR, topic_id INTEGER, label VARCHAR, top_terms VARCHAR, PRIMARY KEY (fit_id, topic_id));
+CREATE TABLE IF NOT EXISTS topic_terms_by_period (
+    fit_id VARCHAR, topic_id INTEGER, period VARCHAR, rank INTEGER, term VARCHAR, weight DOUBLE);
+CREATE TABLE IF NOT EXISTS doc_topics (fit_id VARCHAR, doc_id VARCHAR, topic_id INTEGER, weight DOUBLE);
+CREATE TABLE IF NOT EXISTS topic_prevalence (
+    fit_id VARCHAR, topic_id INTEGER, group_type VARCHAR, "group" VARCHAR, share DOUBLE, ci_low DOUBLE,
+    ci_high DOUBLE, n_docs INTEGER);
+"""
+
+#: Per-document tables, deleted and rewritten together when a document is (re)written.
+_DOC_TABLES = ("pages", "doc_tables", "tokens", "participants", "codes", "evidence", "documents")
+
+
+def sha256_file(path: Path | str) -> str:
+    """Return the hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class RawStore:
+    """Content-addressed copies of the inputs: `<root>/ab/abcdef….<ext>`, written once, never modified."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def path_for(self, sha: str, suffix: str) -> Path:
+        return self.root / sha[:2] / f"{sha}{suffix.lower()}"
+
+    def add_file(self, path: Path | str, sha: str | None = None) -> Path:
+        """Copy a file into the store (atomically) unless it is there already; return the stored path."""
+        path = Path(path)
+        sha = sha or sha256_file(path)
+        dest = self.path_for(sha, path.suffix if path.suffix.lower() != ".gz" else "".join(path.suffixes[-2:]))
+        if dest.exists():
+            return dest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
+        os.close(fd)
+        try:
+            shutil.copyfile(path, tmp)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, dest)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return dest
+
+    def add_bytes(self, data: bytes, suffix: str) -> tuple[str, Path]:
+        """Store bytes; return (sha256, stored path)."""
+        sha = sha256_bytes(data)
+        dest = self.path_for(sha, suffix)
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, dest)
+        return sha, dest
+
+
+class Store:
+    """The DuckDB corpus store. Use as a context manager; one writer process at a time."""
+
+    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def __enter__(self) -> Store:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.read_only and not self.path.exists():
+            raise StoreError(f"{self.path}: no corpus store yet; run `jmm run PATH` first")
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=self.read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreError(
+                    f"{self.path}: the corpus store is in use by another jmm process; wait for it to finish "
+                    f"(or stop it) and run again"
+                ) from exc
+            raise StoreError(f"{self.path}: cannot open the corpus store: {exc}") from exc
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: cannot open the corpus store: {exc}") from exc
+        if not self.read_only:
+            self._con.execute(_SCHEMA)
+            self._con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise StoreError(f"{self.path}: store is not open")
+        return self._con
+
+    # -- documents -------------------------------------------------------------------------------------
+    def versions(self) -> dict[str, dict[str, str]]:
+        """Map every stored document to the stage versions that made its rows."""
+        rows = self.con.execute("SELECT doc_id, versions FROM documents").fetchall()
+        return {doc_id: json.loads(v or "{}") for doc_id, v in rows}
+
+    def quarantined_ids(self) -> set[str]:
+        return {r[0] for r in self.con.execute("SELECT DISTINCT sha256 FROM quarantine").fetchall()}
+
+    def add_source(self, doc_id: str, path: str, record: int | None, url: str | None = None,
+                   fetched_at: str | None = None) -> None:
+        self.con.execute(
+            "INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?, ?)",
+            [doc_id, path, -1 if record is None else record, url, fetched_at],
+        )
+
+    def write_document(self, doc: Document, tokens: Iterable[str] | None, tagged: Tagged | None,
+                       versions: dict[str, str]) -> None:
+        """Write every row of one document in one transaction, replacing what it had."""
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in _DOC_TABLES:
+                con.execute(f"DELETE FROM {table} WHERE doc_id = ?", [doc.doc_id])
+            con.execute("DELETE FROM quarantine WHERE sha256 = ?", [doc.doc_id])
+            con.execute(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [doc.doc_id, doc.source, doc.kind, doc.external_id, doc.title, doc.date, len(doc.pages),
+                 len(doc.text), doc.extraction, doc.text, doc.original_text,
+                 json.dumps(list(doc.warnings), ensure_ascii=False), json.dumps(versions, sort_keys=True)],
+            )
+            if doc.pages:
+                con.executemany(
+                    "INSERT INTO pages VALUES (?, ?, ?, ?, ?)",
+                    [[doc.doc_id, p.n, p.text, p.method, p.quality] for p in doc.pages],
+                )
+            if doc.tables:
+                con.executemany(
+                    "INSERT INTO doc_tables VALUES (?, ?, ?, ?)",
+                    [[doc.doc_id, t.page, i, json.dumps(t.rows, ensure_ascii=False)]
+                     for i, t in enumerate(doc.tables)],
+                )
+            if tokens is not None:
+                con.execute("INSERT INTO tokens VALUES (?, ?)", [doc.doc_id, list(tokens)])
+            if tagged is not None:
+                if tagged.participants:
+                    con.executemany(
+                        "INSERT INTO participants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [[doc.doc_id, i, p.name, p.mention, p.start, p.end, p.level, p.region_code,
+                          p.province, p.sector, p.role] for i, p in enumerate(tagged.participants)],
+                    )
+                c = tagged.codes
+                con.execute(
+                    "INSERT INTO codes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [doc.doc_id, c.doc_class, list(c.levels), list(c.regions), list(c.collab_type), c.series,
+                     c.session, c.meeting_date, c.location, c.depth, list(c.institutions),
+                     c.vertical_guidance, list(c.goals)],
+                )
+                if c.evidence:
+                    con.executemany(
+                        "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [[doc.doc_id, i, e.code, e.value, e.start, e.end, e.text]
+                         for i, e in enumerate(c.evidence)],
+                    )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def quarantine(self, sha: str, file: str, reason: str, stage: str, record: int | None = None) -> None:
+        """Record that an input could not be processed, and why. The raw copy stays in the raw store."""
+        self.con.execute(
+            "INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?, ?, ?)",
+            [sha, file, -1 if record is None else record, stage, reason],
+        )
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        rows = self.con.execute(
+            "SELECT file, sha256, reason, stage, record FROM quarantine ORDER BY file, record"
+        ).fetchall()
+        return [
+            {"file": f, "sha256": s, "reason": r, "stage": st, **({"record": rec} if rec >= 0 else {})}
+            for f, s, r, st, rec in rows
+        ]
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def frame(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        return self.con.execute(sql, params or []).fetchdf()
+
+    def iter_tokens(self) -> Iterator[tuple[str, str | None, list[str]]]:
+        """Yield (doc_id, date, tokens) for every stored document, ordered by doc_id."""
+        cur = self.con.execute(
+            "SELECT d.doc_id, d.date, t.tokens FROM documents d JOIN tokens t USING (doc_id) ORDER BY d.doc_id"
+        )
+        while batch := cur.fetchmany(2000):
+            for doc_id, date, toks in batch:
+                yield doc_id, date, list(toks)
+
+    def count(self, table: str) -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    # -- topics ----------------------------------------------------------------------------------------
+    def write_topics(self, fit_id: str, settings: dict[str, Any], metrics: dict[str, Any],
+                     tables: dict[str, pd.DataFrame]) -> None:
+        """Replace every row of one topic fit in one transaction."""
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for t in ("topic_fits", "topics", "topic_terms_by_period", "doc_topics", "topic_prevalence"):
+                con.execute(f"DELETE FROM {t} WHERE fit_id = ?", [fit_id])
+            con.execute("INSERT INTO topic_fits VALUES (?, ?, ?)",
+                        [fit_id, json.dumps(settings, sort_keys=True, ensure_ascii=False),
+                         json.dumps(metrics, sort_keys=True)])
+            for name, df in tables.items():
+                if len(df):
+                    con.register("_df", df)
+                    cols = ", ".join(f'"{c}"' for c in df.columns)
+                    con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _df")
+                    con.unregister("_df")
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('current_fit', ?)", [fit_id])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def current_fit(self) -> str | None:
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'current_fit'").fetchone()
+        return row[0] if row else None
