@@ -1,0 +1,70 @@
+"""Shared fixtures: the real corpora beside the clone, settings isolated in tmp_path, one Prefect harness."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = (ROOT.parent / "shared" / "corpora").resolve()
+SAMPLE = ROOT / "corpora" / "sample"
+
+os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def corpora_dir() -> Path:
+    """../shared/corpora (real data nobody here wrote); tests that need it skip when it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip(f"shared corpora not found at {SHARED}: these tests need ../shared/corpora beside the clone")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def dev_gold(corpora_dir: Path) -> Path:
+    path = corpora_dir / "dev" / "gold.jsonl"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_pdfs(corpora_dir: Path) -> Path:
+    path = corpora_dir / "pdfs"
+    if not (path / "manifest.jsonl").is_file():
+        pytest.skip(f"{path}/manifest.jsonl is absent")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path):
+    """Settings from the project's config.yaml with the store (and models) moved into tmp_path.
+    Keyword overrides use `section__key=value`."""
+    from pipeline.settings import read_settings
+
+    def make(**overrides):
+        base = {"store__root": str(tmp_path / "data"), "topics__models_dir": str(tmp_path / "models")}
+        base.update(overrides)
+        return read_settings(ROOT / "config.yaml", **base)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect API for the whole session, flow heartbeats off (as Prefect's own tests do)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        with prefect_test_harness(server_startup_timeout=120):
+            yield
