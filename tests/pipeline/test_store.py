@@ -1,0 +1,101 @@
+import os
+
+import duckdb
+import pytest
+
+from pipeline.errors import StoreError
+from pipeline.records import Codes, Document, Evidence, Page, Participant, Tagged
+from pipeline.store import RawStore, Store, sha256_file
+
+TEXT = "长三角地区主要领导座谈会在芜湖召开，沪苏浙皖三省一市签署合作协议。"
+
+
+def _doc(doc_id="a" * 64):
+    return Document(doc_id, "x.txt", "座谈会", "2021-05-27", TEXT, (Page(1, TEXT),))
+
+
+def _tagged(doc_id="a" * 64):
+    p = Participant("上海市", "沪", 20, 21, "provincial", "310000", "上海市", "general", "signatory")
+    return Tagged(doc_id, (p,), Codes("coordination_meeting_other", ("provincial",), ("上海市",),
+                                      ("cross_regional",), depth=3,
+                                      evidence=(Evidence("depth", "3", 28, 30, "签署"),)))
+
+
+def test_raw_store_is_content_addressed_and_read_only(tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_text(TEXT, encoding="utf-8")
+    raw = RawStore(tmp_path / "raw")
+    dest = raw.add_file(src)
+    sha = sha256_file(src)
+    assert dest == tmp_path / "raw" / sha[:2] / f"{sha}.txt"
+    assert dest.read_text(encoding="utf-8") == TEXT
+    assert not os.access(dest, os.W_OK) or os.geteuid() == 0
+    assert oct(dest.stat().st_mode)[-3:] == "444"
+    assert raw.add_file(src) == dest  # written once
+
+
+def test_write_document_replaces_rows_in_one_transaction(tmp_path):
+    with Store(tmp_path / "c.duckdb") as store:
+        store.write_document(_doc(), ["长三角", "座谈会"], _tagged(), {"tag": "1"})
+        store.write_document(_doc(), ["长三角"], _tagged(), {"tag": "2"})
+        assert store.count("documents") == 1
+        assert store.count("participants") == 1
+        assert store.count("evidence") == 1
+        assert store.versions() == {"a" * 64: {"tag": "2"}}
+        assert list(store.iter_tokens()) == [("a" * 64, "2021-05-27", ["长三角"])]
+
+
+def test_failed_write_leaves_no_half_document(tmp_path):
+    class Boom(Exception):
+        pass
+
+    bad = Tagged("a" * 64, (), Codes())
+    with Store(tmp_path / "c.duckdb") as store:
+        store.write_document(_doc(), ["x"], _tagged(), {"tag": "1"})
+        original = store.con.execute
+        calls = {"n": 0}
+
+        def flaky(sql, *args, **kw):
+            calls["n"] += 1
+            if sql.startswith("INSERT INTO codes"):
+                raise Boom()
+            return original(sql, *args, **kw)
+
+        store._con = type("C", (), {"execute": staticmethod(flaky),
+                                    "executemany": original.__self__.executemany,
+                                    "close": original.__self__.close})()
+        with pytest.raises(Boom):
+            store.write_document(_doc(), ["y"], bad, {"tag": "2"})
+        store._con = original.__self__
+        # the first version of the document is intact
+        assert store.versions() == {"a" * 64: {"tag": "1"}}
+        assert store.count("participants") == 1
+
+
+def test_quarantine_is_listed_with_reason(tmp_path):
+    with Store(tmp_path / "c.duckdb") as store:
+        store.quarantine("b" * 64, "broken.pdf", "broken.pdf: not a readable PDF", "extract")
+        assert store.quarantined() == [{"file": "broken.pdf", "sha256": "b" * 64,
+                                        "reason": "broken.pdf: not a readable PDF", "stage": "extract"}]
+
+
+def test_second_writer_gets_a_clear_error(tmp_path):
+    path = tmp_path / "c.duckdb"
+    script = (f"import duckdb, time; c = duckdb.connect({str(path)!r}); c.execute('CREATE TABLE t(x INT)'); "
+              "print('ready', flush=True); time.sleep(30)")
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreError, match="in use by another jmm process"):
+            Store(path).open()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_read_only_store_missing_is_explained(tmp_path):
+    with pytest.raises(StoreError, match="run `jmm run PATH` first"):
+        Store(tmp_path / "none.duckdb", read_only=True).open()
