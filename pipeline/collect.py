@@ -1,19 +1,37 @@
-"""Find the inputs of a batch: files in folders (and, in later modules, web sources), each identified by the
-SHA-256 of its bytes; JSON Lines files expand to one source per record."""
+"""Find the inputs of a batch: files in folders, a drop folder (the inbox), and documents fetched from
+configured web sources, each identified by the SHA-256 of its bytes; JSON Lines files expand to one source
+per record.
+
+The web collector stays inside the hosts the user named: links and redirects to other hosts are not
+followed, private and loopback addresses are refused unless the user named that host, responses are capped
+while they stream, and fetched bytes are stored by content hash, never under a name taken from the URL."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import ipaddress
 import json
 import logging
-from collections.abc import Iterable, Iterator
+import os
+import re
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.robotparser import RobotFileParser
+
+import httpx
 
 from pipeline.errors import CollectError
 from pipeline.records import Source
-from pipeline.store import sha256_file
+from pipeline.settings import CollectSettings, Source as SourceSettings
+from pipeline.store import RawStore, sha256_bytes, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +110,421 @@ def sources(path: Path) -> Iterator[tuple[Source, dict[str, Any] | None, str | N
         yield Source(sha256_file(path), str(path), kind), None, None
     else:
         raise CollectError(f"{path}: unsupported file type")
+
+
+# -- the drop folder ---------------------------------------------------------------------------------------
+
+def inbox(folder: Path | str) -> list[Path]:
+    """The supported files in a drop folder, sorted. A symbolic link that leads outside the folder is left
+    out (and logged), so a file name can never make a run read elsewhere. A missing folder gives []."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    root = folder.resolve()
+    out = []
+    for f in files([folder]):
+        real = f.resolve()
+        if not real.is_relative_to(root):
+            log.warning("%s: leads outside the inbox %s (to %s); left out", f, folder, real)
+            continue
+        out.append(f)
+    return out
+
+
+# -- the web -----------------------------------------------------------------------------------------------
+
+class TransientError(CollectError):
+    """A fetch that may succeed when tried again: a 5xx or 429 answer, a timeout, a broken connection."""
+
+
+class RefusedError(CollectError):
+    """A URL the collector will not fetch: another host, a private address, robots.txt, too large."""
+
+
+#: Stored file suffix of each kind a collector may store; file names and URLs never choose a path.
+SUFFIXES = {"pdf": ".pdf", "html": ".html", "docx": ".docx", "txt": ".txt"}
+_TYPES = {"application/pdf": "pdf", "application/x-pdf": "pdf", "text/html": "html",
+          "application/xhtml+xml": "html", "text/plain": "txt",
+          "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx"}
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """What fetching one document URL gave. `status`: new (stored now), stored (same bytes stored before),
+    unchanged (the server said 304), refused (not fetched, by rule), failed (fetched, unusable)."""
+
+    url: str
+    status: str
+    sha256: str | None = None
+    path: str | None = None
+    kind: str | None = None
+    fetched_at: str | None = None
+    final_url: str | None = None
+    reason: str = ""
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Crawl:
+    """The links a listing gave: document pages, attachments, and links refused (with the reason)."""
+
+    source: str
+    pages: tuple[str, ...] = ()
+    documents: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()
+
+
+def is_public(address: str) -> bool:
+    """True for a globally routable unicast address; False for private, loopback, link-local, reserved,
+    shared, unspecified and multicast addresses (and IPv4 addresses mapped into IPv6 that are such)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def resolve_host(host: str) -> list[str]:
+    """The IP addresses a host name resolves to (an IP literal resolves to itself)."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]")).compressed]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as exc:
+        raise TransientError(f"{host}: cannot resolve the host name ({exc})") from exc
+    return sorted({str(i[4][0]) for i in infos})
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower().rstrip(".")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The hosts one source may reach. `named` hosts were written by the user (the source's URL, an exact
+    entry of allowed_hosts, `jmm collect --url`) and may be private addresses; hosts matched only by a
+    pattern (`*.gov.cn`) must resolve to public addresses."""
+
+    named: frozenset[str]
+    patterns: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, url: str, allowed_hosts: Iterable[str] = ()) -> Scope:
+        named = {_host(url)}
+        patterns = []
+        for h in allowed_hosts:
+            h = h.lower().strip().rstrip(".")
+            if h.startswith("*."):
+                patterns.append(h)
+            else:
+                named.add(h)
+        return cls(frozenset(n for n in named if n), tuple(patterns))
+
+    def admits(self, url: str) -> bool:
+        """True if the URL is http(s) on a host of this scope (no address check)."""
+        parts = urlsplit(url)
+        host = _host(url)
+        if parts.scheme not in ("http", "https") or not host:
+            return False
+        return host in self.named or any(host.endswith(p[1:]) for p in self.patterns)
+
+    def check(self, url: str, resolve: Callable[[str], list[str]] = resolve_host) -> None:
+        """Raise RefusedError unless the URL may be fetched: http(s), an allowed host, and (for a host the
+        user did not name) only public addresses."""
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise RefusedError(f"{url}: not an http(s) URL")
+        host = _host(url)
+        if not self.admits(url):
+            raise RefusedError(f"{url}: host {host!r} is outside the allowed hosts "
+                               f"({', '.join(sorted(self.named) + list(self.patterns))})")
+        if host in self.named:
+            return
+        private = [a for a in resolve(host) if not is_public(a)]
+        if private:
+            raise RefusedError(f"{url}: host {host!r} resolves to a private or local address "
+                               f"({', '.join(private)}); only a host named in the configuration may")
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("a", "area", "iframe", "embed"):
+            for k, v in attrs:
+                if k in ("href", "src") and v:
+                    self.hrefs.append(v.strip())
+
+
+def links(html: str, base_url: str) -> list[str]:
+    """The http(s) links of a page, resolved against `base_url`, without fragments, each once, in order."""
+    p = _Links()
+    p.feed(html)
+    out: dict[str, None] = {}
+    for href in p.hrefs:
+        if href.lower().startswith(("javascript:", "mailto:", "tel:", "data:")):
+            continue
+        url = urldefrag(urljoin(base_url, href))[0]
+        if urlsplit(url).scheme in ("http", "https"):
+            out.setdefault(url, None)
+    return list(out)
+
+
+def kind_of_response(url: str, content_type: str | None, head: bytes) -> str | None:
+    """The kind of fetched bytes (pdf, html, docx, txt) from their first bytes, the Content-Type and the URL
+    path, or None if the collector does not store that kind."""
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    suffix = Path(urlsplit(url).path).suffix.lower()
+    if ctype in _TYPES:
+        kind = _TYPES[ctype]
+        if kind == "docx" and not head.startswith(b"PK"):
+            return None
+        return None if kind == "pdf" else kind
+    if suffix == ".docx" and head.startswith(b"PK"):
+        return "docx"
+    if suffix in (".html", ".htm", ".shtml") or head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if suffix == ".txt":
+        return "txt"
+    return None
+
+
+def _decode(data: bytes, content_type: str | None) -> str:
+    charset = None
+    for part in (content_type or "").split(";")[1:]:
+        k, _, v = part.strip().partition("=")
+        if k.lower() == "charset":
+            charset = v.strip().strip('"')
+    m = re.search(rb"<meta[^>]+charset=[\"']?([A-Za-z0-9_-]+)", data[:4096], re.I)
+    for enc in filter(None, (charset, m.group(1).decode() if m else None, "utf-8", "gb18030")):
+        try:
+            return data.decode("gb18030" if enc.lower() in ("gb2312", "gbk") else enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class Fetcher:
+    """An HTTP client for the collectors: a user agent, robots.txt, a per-host rate limit, timeouts,
+    conditional GET, a size cap enforced while streaming, and redirects followed only inside a Scope.
+    Documents are stored in a RawStore by content hash; the URL never chooses a path.
+
+    Failures that may pass raise TransientError (the flow retries them); everything else is reported."""
+
+    def __init__(self, settings: CollectSettings, raw: RawStore, state_path: Path | str | None = None,
+                 resolve: Callable[[str], list[str]] = resolve_host) -> None:
+        self.settings = settings
+        self.raw = raw
+        self.state_path = Path(state_path) if state_path else None
+        self.resolve = resolve
+        self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
+        self.client = httpx.Client(headers={"User-Agent": settings.user_agent}, follow_redirects=False,
+                                   timeout=httpx.Timeout(settings.timeout_s), trust_env=False)
+        self._last: dict[str, float] = {}
+        self._robots: dict[str, RobotFileParser | None] = {}
+        self._delay: dict[str, float] = {}
+        self.state: dict[str, dict[str, str]] = self.read_state()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.write_state()
+        self.client.close()
+
+    # -- state: validators for conditional GET --------------------------------------------------------
+    def read_state(self) -> dict[str, dict[str, str]]:
+        if self.state_path is None or not self.state_path.is_file():
+            return {}
+        try:
+            data = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            log.warning("%s: unreadable fetch state, starting afresh (%s)", self.state_path, exc)
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def write_state(self) -> None:
+        if self.state_path is None:
+            return
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, sort_keys=True, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, self.state_path)
+
+    # -- politeness -----------------------------------------------------------------------------------
+    def _wait(self, url: str) -> None:
+        host = urlsplit(url).netloc.lower()
+        gap = max(1.0 / self.settings.requests_per_second, self._delay.get(host, 0.0))
+        last = self._last.get(host)
+        if last is not None:
+            pause = last + gap - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+        self._last[host] = time.monotonic()
+
+    def allowed_by_robots(self, url: str, scope: Scope) -> bool:
+        """Whether robots.txt of the URL's site lets this user agent fetch it (a missing robots.txt allows
+        all; one that cannot be read because of a server error disallows all, as RFC 9309 says)."""
+        if not self.settings.respect_robots:
+            return True
+        parts = urlsplit(url)
+        site = f"{parts.scheme}://{parts.netloc}"
+        if site not in self._robots:
+            rp: RobotFileParser | None = RobotFileParser(site + "/robots.txt")
+            try:
+                resp, body = self._get(site + "/robots.txt", scope, robots=False)
+                if resp.status_code >= 400 or body is None:
+                    rp = None  # no robots.txt: everything allowed
+                else:
+                    rp.parse(_decode(body, resp.headers.get("content-type")).splitlines())  # type: ignore[union-attr]
+                    delay = rp.crawl_delay(self.settings.user_agent)  # type: ignore[union-attr]
+                    if delay:
+                        self._delay[parts.netloc.lower()] = float(delay)
+            except TransientError:
+                rp = RobotFileParser(site + "/robots.txt")
+                rp.disallow_all = True
+            except RefusedError:
+                rp = None
+            self._robots[site] = rp
+        rp = self._robots[site]
+        return True if rp is None else rp.can_fetch(self.settings.user_agent, url)
+
+    # -- requests ---------------------------------------------------------------------------------------
+    def _get(self, url: str, scope: Scope, headers: dict[str, str] | None = None,
+             robots: bool = True) -> tuple[httpx.Response, bytes | None]:
+        """GET a URL inside the scope, following redirects only inside it; return the last response and
+        its body (None for 304 or an error status), read while streaming up to the size cap."""
+        for _ in range(self.settings.max_redirects + 1):
+            scope.check(url, self.resolve)
+            if robots and not self.allowed_by_robots(url, scope):
+                raise RefusedError(f"{url}: disallowed by robots.txt for {self.settings.user_agent!r}")
+            self._wait(url)
+            try:
+                with self.client.stream("GET", url, headers=headers) as resp:
+                    if resp.status_code in (301, 302, 303, 307, 308):
+                        location = resp.headers.get("location", "")
+                        if not location:
+                            raise CollectError(f"{url}: redirect ({resp.status_code}) without a Location")
+                        url = urljoin(url, location)
+                        continue
+                    if resp.status_code >= 500 or resp.status_code == 429:
+                        raise TransientError(f"{url}: server answered {resp.status_code}")
+                    if resp.status_code == 304 or resp.status_code >= 400:
+                        return resp, None
+                    length = resp.headers.get("content-length")
+                    if length and length.isdigit() and int(length) > self.max_bytes:
+                        raise RefusedError(f"{url}: {int(length) / 1e6:.1f} MB announced, over collect."
+                                           f"max_file_mb={self.settings.max_file_mb:g}")
+                    buf = bytearray()
+                    for chunk in resp.iter_bytes():
+                        buf += chunk
+                        if len(buf) > self.max_bytes:
+                            raise RefusedError(f"{url}: more than collect.max_file_mb="
+                                               f"{self.settings.max_file_mb:g} MB sent; download stopped")
+                    return resp, bytes(buf)
+            except httpx.TimeoutException as exc:
+                raise TransientError(f"{url}: timed out after {self.settings.timeout_s:g} s") from exc
+            except httpx.TransportError as exc:
+                raise TransientError(f"{url}: {type(exc).__name__}: {exc}") from exc
+        raise RefusedError(f"{url}: more than collect.max_redirects={self.settings.max_redirects} redirects")
+
+    def page(self, url: str, scope: Scope) -> tuple[str, str]:
+        """Fetch an HTML page (a listing); return (final URL, text). A 4xx answer is a CollectError."""
+        resp, body = self._get(url, scope)
+        if body is None:
+            raise CollectError(f"{url}: server answered {resp.status_code}")
+        return str(resp.url), _decode(body, resp.headers.get("content-type"))
+
+    def document(self, url: str, scope: Scope) -> Fetch:
+        """Fetch one document into the raw store (conditional GET when fetched before). Refusals and
+        permanent failures are returned as a Fetch; a TransientError is raised for the caller to retry."""
+        known = self.state.get(url)
+        headers = {}
+        if known and known.get("path") and Path(known["path"]).exists():
+            if known.get("etag"):
+                headers["If-None-Match"] = known["etag"]
+            if known.get("last_modified"):
+                headers["If-Modified-Since"] = known["last_modified"]
+        try:
+            resp, body = self._get(url, scope, headers)
+        except TransientError:
+            raise
+        except RefusedError as exc:
+            return Fetch(url, "refused", reason=str(exc))
+        except CollectError as exc:
+            return Fetch(url, "failed", reason=str(exc))
+        final = str(resp.url)
+        if resp.status_code == 304 and known:
+            return Fetch(url, "unchanged", known["sha256"], known["path"], known.get("kind"), _now(), final)
+        if body is None:
+            return Fetch(url, "failed", final_url=final, reason=f"{url}: server answered {resp.status_code}")
+        if not body:
+            return Fetch(url, "failed", final_url=final, reason=f"{url}: empty response")
+        ctype = resp.headers.get("content-type")
+        kind = kind_of_response(final, ctype, body[:64])
+        if kind is None:
+            return Fetch(url, "refused", final_url=final,
+                         reason=f"{url}: content type {ctype!r} is not one the collector stores "
+                                f"({', '.join(SUFFIXES)})")
+        dest = self.raw.path_for(sha256_bytes(body), SUFFIXES[kind])
+        status = "stored" if dest.exists() else "new"
+        sha, path = self.raw.add_bytes(body, SUFFIXES[kind])
+        found = tuple(links(_decode(body, ctype), final)) if kind == "html" else ()
+        validators = {k: v for k, v in (("etag", resp.headers.get("etag")),
+                                        ("last_modified", resp.headers.get("last-modified"))) if v}
+        self.state[url] = {"sha256": sha, "path": str(path), "kind": kind, **validators}
+        return Fetch(url, status, sha, str(path), kind, _now(), final, links=found)
+
+    def listing(self, source: SourceSettings, scope: Scope) -> Crawl:
+        """Walk a source's listing pages (following next_page_pattern up to max_pages) and sort their links
+        into document pages and attachments; links that match but lie outside the scope are refused."""
+        doc_re = re.compile(source.document_pattern) if source.document_pattern else None
+        att_re = re.compile(source.attachment_pattern, re.I)
+        next_re = re.compile(source.next_page_pattern) if source.next_page_pattern else None
+        pages: list[str] = []
+        docs: dict[str, None] = {}
+        atts: dict[str, None] = {}
+        refused: dict[str, str] = {}
+        url: str | None = source.url
+        while url and len(pages) < source.max_pages and url not in pages:
+            final, html = self.page(url, scope)
+            pages.append(url)
+            url = None
+            for link in links(html, final):
+                if next_re and next_re.search(link) and link not in pages and url is None:
+                    if scope.admits(link):
+                        url = link
+                    continue
+                target = atts if att_re.search(urlsplit(link).path) else (
+                    docs if doc_re and doc_re.search(link) else None)
+                if target is None:
+                    continue
+                if not scope.admits(link):
+                    refused.setdefault(link, f"{link}: host {_host(link)!r} is outside the allowed hosts")
+                    continue
+                target.setdefault(link, None)
+        return Crawl(source.name, tuple(pages), tuple(docs), tuple(atts), tuple(refused.items()))
+
+    def attachments(self, fetch: Fetch, source: SourceSettings, scope: Scope) -> tuple[list[str], list[tuple[str, str]]]:
+        """The attachment links of a fetched document page, and those refused as outside the scope."""
+        att_re = re.compile(source.attachment_pattern, re.I)
+        keep, refused = [], []
+        for link in fetch.links:
+            if att_re.search(urlsplit(link).path):
+                if scope.admits(link):
+                    keep.append(link)
+                else:
+                    refused.append((link, f"{link}: host {_host(link)!r} is outside the allowed hosts"))
+        return keep, refused

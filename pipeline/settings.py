@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import ConfigError
 
@@ -107,16 +108,42 @@ class RunnerSettings(_Section):
 
 
 class Source(_Section):
+    """A website to collect from: a listing page (`url`), the links on it that are document pages
+    (`document_pattern`, searched in the absolute URL) and attachments (`attachment_pattern`, searched in
+    the URL path, on listing and document pages), and the link to the next listing page. Only the URL's host
+    and `allowed_hosts` (exact names, or `*.suffix` patterns whose hosts must resolve to public addresses)
+    are fetched."""
+
     name: str
     url: str
-    document_pattern: str = r".*"
-    attachment_pattern: str = r"\.(pdf|docx?|html?)$"
+    document_pattern: str | None = None
+    attachment_pattern: str = r"\.(pdf|docx|doc|txt)$"
     next_page_pattern: str | None = None
     max_pages: int = Field(5, ge=1)
+    max_documents: int = Field(500, ge=1)
     allowed_hosts: tuple[str, ...] = ()
+
+    @field_validator("document_pattern", "attachment_pattern", "next_page_pattern")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"{v!r} is not a valid regular expression ({exc})") from exc
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not re.match(r"https?://[^/\s]+", v):
+            raise ValueError(f"{v!r}: expected an http(s) URL of a listing page")
+        return v
 
 
 class CollectSettings(_Section):
+    """The collectors: the drop folder, the web sources, and how politely and safely to fetch."""
+
     inbox: Path = Path("corpora/inbox")
     sources: tuple[Source, ...] = ()
     user_agent: str = "JointMeetingMiner/0.1 (+research; contact: see README)"
@@ -124,6 +151,9 @@ class CollectSettings(_Section):
     max_file_mb: float = Field(50.0, gt=0)
     requests_per_second: float = Field(1.0, gt=0)
     respect_robots: bool = True
+    max_redirects: int = Field(5, ge=0)
+    retries: int = Field(3, ge=0)
+    retry_delay_s: float = Field(2.0, ge=0)  # doubled after each retry
 
 
 class Deployment(_Section):

@@ -1,0 +1,146 @@
+"""The `collect` flow: fetch new documents from the configured web sources (or one listing URL) into the raw
+store, with retries and back-off on failures that may pass, and record each document's URL and fetch time.
+
+Fetches run one after another through one Fetcher, which keeps the per-host rate limit and robots.txt."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NONE
+
+from pipeline import collect
+from pipeline.collect import Crawl, Fetch, Fetcher, Scope
+from pipeline.errors import CollectError
+from pipeline.settings import Settings, Source as SourceSettings, read_settings
+from pipeline.store import RawStore, Store
+
+log = logging.getLogger(__name__)
+
+
+def state_path(settings: Settings) -> Path:
+    """Where the HTTP validators (ETag, Last-Modified) of fetched URLs are kept between runs."""
+    return settings.path(settings.store.root) / "collect" / "http_state.json"
+
+
+@task(name="crawl-listing", cache_policy=NONE)
+def crawl_listing(fetcher: Fetcher, source: SourceSettings, scope: Scope) -> Crawl:
+    """Walk a source's listing pages; a TransientError fails the try and Prefect retries it."""
+    return fetcher.listing(source, scope)
+
+
+@task(name="fetch-document", cache_policy=NONE)
+def fetch_document(fetcher: Fetcher, url: str, scope: Scope) -> Fetch:
+    """Fetch one document; refusals come back as a Fetch, a TransientError is retried."""
+    return fetcher.document(url, scope)
+
+
+def _retrying(t: Any, settings: Settings) -> Any:
+    s = settings.collect
+    delays = [s.retry_delay_s * 2 ** i for i in range(s.retries)]
+    return t.with_options(retries=s.retries, retry_delay_seconds=delays or 0)
+
+
+def targets(settings: Settings, names: list[str] | None = None, url: str | None = None,
+            document_pattern: str | None = None) -> list[SourceSettings]:
+    """The sources to collect: the configured ones (or those named), or one listing URL given by the user."""
+    if url:
+        return [SourceSettings(name="url", url=url, document_pattern=document_pattern)]
+    configured = list(settings.collect.sources)
+    if names:
+        unknown = sorted(set(names) - {s.name for s in configured})
+        if unknown:
+            raise CollectError(f"unknown source {', '.join(unknown)}; config.yaml collect.sources has "
+                               f"{', '.join(s.name for s in configured) or 'none'}")
+        configured = [s for s in configured if s.name in names]
+    return configured
+
+
+def _error(state: Any) -> str:
+    try:
+        state.result()
+    except Exception as exc:  # the task's own exception, after its retries
+        return str(exc)
+    return str(state.message)
+
+
+def _collect_source(fetcher: Fetcher, source: SourceSettings, settings: Settings) -> dict[str, Any]:
+    scope = Scope.of(source.url, source.allowed_hosts)
+    crawl_t = _retrying(crawl_listing, settings)
+    fetch_t = _retrying(fetch_document, settings)
+    state = crawl_t(fetcher, source, scope, return_state=True)
+    if not state.is_completed():
+        return {"source": source.name, "pages": 0, "fetches": [],
+                "failed": [{"url": source.url, "reason": _error(state)}], "refused": []}
+    crawl: Crawl = state.result()
+    refused = [{"url": u, "reason": r} for u, r in crawl.refused]
+    failed: list[dict[str, str]] = []
+    fetches: list[Fetch] = []
+    queue = list(crawl.documents) + list(crawl.attachments)
+    seen: set[str] = set()
+    while queue and len(fetches) < source.max_documents:
+        url = queue.pop(0)
+        if url in seen:
+            continue
+        seen.add(url)
+        st = fetch_t(fetcher, url, scope, return_state=True)
+        if not st.is_completed():
+            failed.append({"url": url, "reason": _error(st)})
+            continue
+        f: Fetch = st.result()
+        if f.status in ("refused", "failed"):
+            (refused if f.status == "refused" else failed).append({"url": url, "reason": f.reason})
+            continue
+        fetches.append(f)
+        if f.kind == "html" and url in crawl.documents:
+            more, out = fetcher.attachments(f, source, scope)
+            queue.extend(u for u in more if u not in seen)
+            refused.extend({"url": u, "reason": r} for u, r in out)
+    return {"source": source.name, "pages": len(crawl.pages), "fetches": fetches, "failed": failed,
+            "refused": refused}
+
+
+@flow(name="collect", validate_parameters=False)
+def collect_flow(sources: list[str] | None = None, url: str | None = None, document_pattern: str | None = None,
+                 settings: Settings | None = None, config: str | None = None) -> dict[str, Any]:
+    """Collect from the web sources (all configured, those named, or one listing URL) and the inbox; return
+    a summary whose `paths` are the stored documents of this run plus the inbox files."""
+    from flows.mine import raw_root, store_path
+
+    settings = settings or read_settings(config)
+    chosen = targets(settings, sources, url, document_pattern)
+    raw = RawStore(raw_root(settings))
+    per_source = []
+    with Fetcher(settings.collect, raw, state_path(settings)) as fetcher:
+        for src in chosen:
+            per_source.append(_collect_source(fetcher, src, settings))
+    paths: dict[str, None] = {}
+    with Store(store_path(settings)) as store:
+        for r in per_source:
+            for f in r["fetches"]:
+                store.add_source(f.sha256, f.path, None, f.url, f.fetched_at)
+                paths.setdefault(f.path, None)
+    box = [str(p) for p in collect.inbox(settings.path(settings.collect.inbox))] if not url else []
+    summary: dict[str, Any] = {"sources": {}, "new": 0, "paths": list(paths) + box, "inbox": len(box),
+                               "refused": [], "failed": []}
+    for r in per_source:
+        counts = {k: sum(1 for f in r["fetches"] if f.status == k) for k in ("new", "stored", "unchanged")}
+        summary["sources"][r["source"]] = {"pages": r["pages"], **counts, "refused": len(r["refused"]),
+                                           "failed": len(r["failed"])}
+        summary["new"] += counts["new"]
+        summary["refused"] += [{"source": r["source"], **x} for x in r["refused"]]
+        summary["failed"] += [{"source": r["source"], **x} for x in r["failed"]]
+    for x in summary["refused"]:
+        log.info("refused: %s", x["reason"])
+    for x in summary["failed"]:
+        log.warning("failed: %s", x["reason"])
+    return summary
+
+
+def run_collect(settings: Settings, sources: list[str] | None = None, url: str | None = None,
+                document_pattern: str | None = None) -> dict[str, Any]:
+    """Run the collect flow with these settings (the CLI's entry)."""
+    return collect_flow(sources=sources, url=url, document_pattern=document_pattern, settings=settings)
