@@ -1,33 +1,54 @@
 """Turn an input (PDF, text, HTML, DOCX, or a JSON Lines record) into a Document with clean Chinese text.
 
-Guarantees: every page keeps its text, the method that produced it and a quality verdict; `Document.text`
-is the normalised text of the pages joined by blank lines; unreadable input raises ExtractionError naming the
-file and the reason.
+Guarantees: every page keeps its text, the method that produced it (`text`, `ocr`, `none`) and a quality verdict
+(`ok`, `ocr`, `needs_ocr`, `empty`, `junk`); no page text contains `(cid:`, U+FFFD, private-use or control
+characters; a page whose text layer fails the quality gates is re-done by OCR, or marked `needs_ocr` with a
+warning when OCR is unavailable (its junk text is not kept); `Document.text` is the normalised text of the pages
+joined by newlines (a sentence broken across a page break is joined); unreadable input raises ExtractionError
+naming the file and the reason, never another exception type.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
 import re
 import unicodedata
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ExtractionError
-from pipeline.records import Document, Page, Source
+from pipeline.records import Document, Page, Source, Table
+from pipeline.settings import ExtractSettings, OcrEngine
 
 log = logging.getLogger(__name__)
 
-VERSION = "1"
+VERSION = "2"
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
 _CJK_PUNCT = "，。、；：？！“”‘’（）《》〈〉【】—…·「」『』〔〕"
 _SENTENCE_END = "。！？；：…」』”）》"
-_SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK}{_CJK_PUNCT}])[ \t\u3000]+(?=[{_CJK}{_CJK_PUNCT}])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_PAGE_NUMBER = re.compile(r"^\s*[—\-–－]*\s*(第\s*)?\d{1,4}\s*(页)?\s*[—\-–－]*\s*$")
+_SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK}{_CJK_PUNCT}])[ \t\u3000\u00a0]+(?=[{_CJK}{_CJK_PUNCT}])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\uffff\u200b-\u200f\u2028\u2029]")
+_UNMAPPED = re.compile("[\ufffd\ufffe]")  # U+FFFD replacement, U+FFFE: pdfium's mark for a glyph without Unicode
+_PUA = re.compile(r"[\ue000-\uf8ff\U000f0000-\U0010ffff]")
+_CID = re.compile(r"\(cid:\d+\)")
+# page numbers decorated the 公文 way (— 3 —, - 3 -, 第 3 页, 第3页 共10页): dropped from any text
+_PAGE_NUMBER = re.compile(r"^[—\-–－ ]*(第\s*\d{1,4}\s*页(\s*[，,/]?\s*共\s*\d{1,4}\s*页)?|[—\-–－]+\s*\d{1,4}\s*[—\-–－]+"
+                          r"|\d{1,4}\s*/\s*\d{1,4})[—\-–－ ]*$")
+_BARE_NUMBER = re.compile(r"^[—\-–－ ]*\d{1,4}[—\-–－ ]*$")  # dropped only inside a PDF page's margin band
+# characters that are neither letters nor signs of garbling: digits, spaces, leaders and common punctuation
+_NEUTRAL = set("0123456789.,-/%()[]:×·…—–－_=+" + _CJK_PUNCT + "．，：；（）％")
+# ASCII signs that fill the text of a font without a usable ToUnicode map (Custom-encoded Type1C etc.)
+_GARBLE = set("!\"#$&'*;<=>?@\\^`{|}~")
 
+
+# -- text normalisation --------------------------------------------------------------------------------------
 
 def cjk_share(text: str) -> float:
     """Share of CJK ideographs among the non-space characters of `text`."""
@@ -38,7 +59,7 @@ def cjk_share(text: str) -> float:
 
 
 def _fullwidth_ascii(text: str) -> str:
-    """NFKC only for full-width Latin letters, digits and space (keeps CJK punctuation full width)."""
+    """NFKC only for full-width Latin letters, digits and the ideographic space (keeps CJK punctuation)."""
     out = []
     for ch in text:
         o = ord(ch)
@@ -49,177 +70,648 @@ def _fullwidth_ascii(text: str) -> str:
     return "".join(out)
 
 
-def normalise(text: str) -> str:
-    """Clean extracted text: drop control characters and page-number lines, strip spaces between CJK
-    characters, join lines broken inside a sentence, keep paragraph breaks (a line that ends a sentence)."""
+def _width(line: str) -> float:
+    return sum(0.5 if ord(c) < 0x2000 else 1.0 for c in line)
+
+
+def _open_brackets(text: str) -> bool:
+    return text.count("《") > text.count("》") or text.count("（") > text.count("）")
+
+
+def normalise(text: str, drop_page_numbers: bool = True) -> str:
+    """Clean extracted text: drop control and private-use characters and decorated page-number lines, strip
+    spaces between CJK characters, NFKC full-width Latin/digits only, join lines broken inside a sentence (a
+    full-width line that does not end a sentence, or a line inside an open 《…》/（…）), keep paragraph breaks."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", _fullwidth_ascii(text))
+    text = _PUA.sub("", _CONTROL.sub("", _fullwidth_ascii(_CID.sub("", _UNMAPPED.sub("", text)))))
     lines = []
     for raw in text.split("\n"):
         line = _SPACE_BETWEEN_CJK.sub("", raw.strip(" \t\u3000\u00a0"))
-        if _PAGE_NUMBER.match(line):
+        if drop_page_numbers and _PAGE_NUMBER.match(line):
             continue
         lines.append(line)
+    widths = sorted(_width(x) for x in lines if _width(x) >= 8)
+    full = widths[int(len(widths) * 0.75)] if len(widths) >= 4 else 0.0
     paragraphs: list[str] = []
-    current = ""
+    current, last_line = "", ""
     for line in lines:
         if not line:
             if current:
                 paragraphs.append(current)
                 current = ""
             continue
-        if current and _joins(current, line):
-            current += line
+        if current and _joins(current, last_line, line, full):
+            current += line if _CJK_RE.match(current[-1]) or _CJK_RE.match(line[0]) else " " + line
         else:
             if current:
                 paragraphs.append(current)
             current = line
+        last_line = line
     if current:
         paragraphs.append(current)
     return "\n".join(paragraphs)
 
 
-def _joins(previous: str, line: str) -> bool:
-    """Whether `line` continues the sentence that `previous` broke off."""
+def _joins(paragraph: str, previous: str, line: str, full: float) -> bool:
+    """Whether `line` continues the sentence that `previous` (the last line of `paragraph`) broke off."""
     last = previous[-1]
-    if last in _SENTENCE_END:
+    if last in _SENTENCE_END and not _open_brackets(paragraph):
         return False
-    if _CJK_RE.match(last) or last in "，、（“《" or last.isdigit():
-        return bool(_CJK_RE.match(line[0]) or line[0] in _CJK_PUNCT or line[0].isalnum())
-    return False
+    first = line[0]
+    continues = bool(_CJK_RE.match(first) or first in _CJK_PUNCT or first.isalnum())
+    if not continues:
+        return False
+    if _open_brackets(paragraph) and len(paragraph) < 200:
+        return True
+    if full:  # a full-width line that does not end a sentence goes on; a short one ends its paragraph
+        return _width(previous) >= 0.8 * full or last in "，、（“《"
+    return bool(_CJK_RE.match(last) or last in "，、（“《〈" or last.isalnum())
 
 
-# -- PDF ---------------------------------------------------------------------------------------------------
+# -- page quality gates --------------------------------------------------------------------------------------
 
-def pages(path: Path | str) -> tuple[Page, ...]:
-    """Extract the text of each page of a PDF with pypdfium2 (content-stream order)."""
+def _letters(text: str) -> list[str]:
+    return [c for c in text if not c.isspace() and c not in _NEUTRAL]
+
+
+def _gate(raw: str) -> str | None:
+    """Why a page's raw text is junk (None when it passes the gates that need no document context)."""
+    chars = [c for c in raw if not c.isspace()]
+    n = len(chars)
+    if not n:
+        return None
+    cids = len(_CID.findall(raw))
+    if cids >= 3 or (cids and cids * 6 > n * 0.05):
+        return f"{cids} (cid:) codes"
+    bad = len(_UNMAPPED.findall(raw))
+    if bad > max(3, 0.05 * n):
+        return f"{bad} glyphs without Unicode (U+FFFD/U+FFFE)"
+    ctrl = len(_CONTROL.findall(raw))
+    if ctrl > max(2, 0.01 * n):
+        return f"{ctrl} control characters"
+    pua = len(_PUA.findall(raw))
+    if pua > max(5, 0.05 * n):
+        return f"{pua} private-use characters"
+    letters = _letters(raw)
+    if len(letters) >= 20:
+        garble = sum(1 for c in letters if c in _GARBLE)
+        if garble > 0.2 * len(letters):
+            return f"garbled glyphs ({garble / len(letters):.0%} ASCII signs)"
+    if n >= 20:
+        ch, count = Counter(c for c in chars if c not in ".…·-—_").most_common(1)[0] if chars else ("", 0)
+        if count > 0.5 * n:
+            return f"mostly one repeated character ({ch!r} {count / n:.0%})"
+    return None
+
+
+def _letter_cjk(text: str) -> tuple[int, int]:
+    letters = _letters(text)
+    return sum(1 for c in letters if _CJK_RE.match(c)), len(letters)
+
+
+# -- PDF -----------------------------------------------------------------------------------------------------
+
+# Adobe Symbol encoding (as mapped to U+F020–U+F0FF by fonts without a Unicode cmap) → Unicode
+_SYMBOL = dict(zip(range(0xF020, 0xF07F),
+                   " !∀#∃%&∋()∗+,−./0123456789:;<=>?≅ΑΒΧΔΕΦΓΗΙϑΚΛΜΝΟΠΘΡΣΤΥςΩΞΨΖ[∴]⊥_‾αβχδεφγηιϕκλμνοπθρστυϖωξψζ{|}∼"))
+_SYMBOL.update(zip(range(0xF0A0, 0xF100),
+                   "€ϒ′≤⁄∞ƒ♣♦♥♠↔←↑→↓°±″≥×∝∂•÷≠≡≈…⏐⎯↵ℵℑℜ℘⊗⊕∅∩∪⊃⊇⊄⊂⊆∈∉∠∇®©™∏√⋅¬∧∨⇔⇐⇑⇒⇓◊〈®©™∑⎛⎜⎝⎡⎢⎣⎧⎨⎩⎪ 〉∫⌠⎮⌡⎞⎟⎠⎤⎥⎦⎫⎬⎭ "))
+
+
+@dataclass
+class _Line:
+    text: str
+    top: float
+    bottom: float
+
+
+@dataclass
+class _RawPage:
+    n: int
+    lines: list[_Line]
+    height: float
+    image_share: float = 0.0
+    paths: int = 0
+    reason: str | None = None  # why the text layer is junk
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def raw(self) -> str:
+        return "\n".join(x.text for x in self.lines)
+
+
+def _char_index(textpage: Any, text_index: int) -> int:
+    import pypdfium2.raw as pdfium_c
+
+    return pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage, text_index)
+
+
+def _font_name(textpage: Any, char_index: int) -> str:
+    import pypdfium2.raw as pdfium_c
+
+    buf = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int()
+    pdfium_c.FPDFText_GetFontInfo(textpage, char_index, buf, 128, ctypes.byref(flags))
+    return buf.value.decode("latin-1", "replace")
+
+
+def _map_symbols(textpage: Any, raw: str, utf16: list[int] | None) -> str:
+    """Map Symbol-font private-use codes (U+F020–U+F0FF) to Unicode; Wingdings-like bullets become •."""
+    out = list(raw)
+    fonts: dict[int, str] = {}
+    for i, ch in enumerate(raw):
+        o = ord(ch)
+        if 0xF020 <= o <= 0xF0FF:
+            ci = _char_index(textpage, utf16[i] if utf16 else i)
+            if ci not in fonts:
+                fonts[ci] = _font_name(textpage, ci) if ci >= 0 else ""
+            out[i] = "•" if "ding" in fonts[ci].lower() else _SYMBOL.get(o, " ")
+    return "".join(out)
+
+
+def _page_lines(textpage: Any, raw: str, positions: bool) -> list[_Line]:
+    """The lines of a page's text in content-stream order, each with the top and bottom of its first glyph."""
+    utf16 = None
+    if any(ord(c) > 0xFFFF for c in raw):  # text indices count UTF-16 units
+        utf16, k = [], 0
+        for c in raw:
+            utf16.append(k)
+            k += 2 if ord(c) > 0xFFFF else 1
+    if any(0xF020 <= ord(c) <= 0xF0FF for c in raw):
+        raw = _map_symbols(textpage, raw, utf16)
+    lines = []
+    pos = 0
+    for part in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        top = bottom = 0.0
+        if positions:
+            stripped = len(part) - len(part.lstrip())
+            if stripped < len(part):
+                ti = pos + stripped
+                ci = _char_index(textpage, utf16[ti] if utf16 and ti < len(utf16) else ti)
+                if ci >= 0:
+                    _l, b, _r, t = textpage.get_charbox(ci)
+                    top, bottom = t, b
+        lines.append(_Line(part, top, bottom))
+        pos += len(part) + (2 if "\r\n" in raw else 1)
+    if "\r\n" in raw and "\n" in raw.replace("\r\n", ""):
+        positions = False  # mixed line ends: indices are unreliable, keep content order and no positions
+        for x in lines:
+            x.top = x.bottom = 0.0
+    return lines
+
+
+def _reading_order(lines: list[_Line], tol: float = 2.0) -> list[_Line]:
+    """Reorder runs of lines so that a run drawn later but lying wholly above earlier runs (a red-header
+    banner drawn last) comes before them, and a run drawn first below everything (a footer) goes after.
+    Columns and tables (runs side by side) keep their content-stream order."""
+    runs: list[list[_Line]] = []
+    prev_top = None
+    for line in lines:
+        if not line.text.strip():
+            if runs:
+                runs[-1].append(line)
+            continue
+        if prev_top is None or line.top > prev_top + tol:
+            runs.append([line])
+        else:
+            runs[-1].append(line)
+        prev_top = line.top
+    if len(runs) < 2:
+        return lines
+    out: list[tuple[float, float, list[_Line]]] = []
+    for run in runs:
+        tops = [x.top for x in run if x.text.strip()] or [0.0]
+        bottoms = [x.bottom for x in run if x.text.strip()] or [0.0]
+        top, bottom = max(tops), min(bottoms)
+        i = len(out)
+        while i > 0 and out[i - 1][0] < bottom - tol:
+            i -= 1
+        out.insert(i, (top, bottom, run))
+    return [x for _t, _b, run in out for x in run]
+
+
+def _margin_key(text: str) -> str:
+    return re.sub(r"\d+", "#", re.sub(r"\s+", "", text))
+
+
+def _strip_margins(pages: list[_RawPage], running: bool = True, band: float = 0.09) -> None:
+    """Drop page numbers and running headers/footers: lines in the top or bottom band of the page that are
+    bare page numbers, or whose text (digits aside) repeats in that band on at least half the pages (≥ 3)."""
+    def where(p: _RawPage, x: _Line) -> str | None:
+        if not p.height or not x.text.strip() or (x.top == 0.0 and x.bottom == 0.0):
+            return None
+        if x.bottom >= p.height * (1 - band):
+            return "top"
+        if x.top <= p.height * band:
+            return "bottom"
+        return None
+
+    counts: Counter[tuple[str, str]] = Counter()
+    for p in pages:
+        seen = {(b, _margin_key(x.text)) for x in p.lines if (b := where(p, x))}
+        counts.update(seen)
+    texted = sum(1 for p in pages if p.raw.strip())
+    need = max(3, texted // 2)
+    for p in pages:
+        keep = []
+        for x in p.lines:
+            b = where(p, x)
+            if b and (_BARE_NUMBER.match(x.text.strip()) or _PAGE_NUMBER.match(x.text.strip())
+                      or (running and counts[(b, _margin_key(x.text))] >= need)):
+                p.removed.append(x.text.strip())
+                continue
+            keep.append(x)
+        p.lines = keep
+
+
+def _image_share(page: Any, width: float, height: float) -> float:
+    """Share of the page area covered by image objects (capped at 1)."""
+    import pypdfium2.raw as pdfium_c
+
+    area = 0.0
+    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
+        left, bottom, right, top = obj.get_bounds()
+        area += max(0.0, min(right, width) - max(left, 0.0)) * max(0.0, min(top, height) - max(bottom, 0.0))
+    return min(1.0, area / (width * height)) if width and height else 0.0
+
+
+def _path_count(page: Any, limit: int = 64) -> int:
+    import pypdfium2.raw as pdfium_c
+
+    n = 0
+    for _ in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,), max_depth=2):
+        n += 1
+        if n >= limit:
+            break
+    return n
+
+
+def _open_pdf(path: Path) -> Any:
     import pypdfium2 as pdfium
 
-    path = Path(path)
     try:
-        pdf = pdfium.PdfDocument(str(path))
+        with path.open("rb") as f:
+            head = f.read(1024)
+    except OSError as exc:
+        raise ExtractionError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    if not head:
+        raise ExtractionError(f"{path}: empty file (0 bytes)")
+    if b"%PDF-" not in head:
+        raise ExtractionError(f"{path}: not a PDF (no %PDF- header in the first 1 KB; starts with {head[:8]!r})")
+    try:
+        return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         msg = str(exc)
         if "password" in msg.lower():
             raise ExtractionError(f"{path}: encrypted PDF (password required); decrypt it and add it again") from exc
-        raise ExtractionError(f"{path}: not a readable PDF ({msg})") from exc
+        if "security" in msg.lower():
+            raise ExtractionError(f"{path}: encrypted PDF with an unsupported security handler") from exc
+        raise ExtractionError(f"{path}: corrupt or unreadable PDF ({msg})") from exc
+
+
+@dataclass
+class _PdfResult:
+    pages: tuple[Page, ...]
+    warnings: tuple[str, ...]
+    table_pages: tuple[int, ...]
+
+
+def pages(path: Path | str, settings: ExtractSettings | None = None) -> tuple[Page, ...]:
+    """Extract each page of a PDF: pypdfium2 text in reading order, page numbers and running headers removed,
+    quality gates, OCR for pages that fail them or are images (see the module docstring)."""
+    return _read_pdf(Path(path), settings or ExtractSettings()).pages
+
+
+def _read_pdf(path: Path, settings: ExtractSettings) -> _PdfResult:
+    import pypdfium2 as pdfium
+
+    pdf = _open_pdf(path)
     try:
-        n = len(pdf)
+        try:
+            n = len(pdf)
+        except pdfium.PdfiumError as exc:
+            raise ExtractionError(f"{path}: corrupt PDF ({exc})") from exc
         if n == 0:
             raise ExtractionError(f"{path}: PDF has no pages")
-        out = []
-        for i in range(n):
-            page = pdf[i]
-            textpage = page.get_textpage()
-            raw = textpage.get_text_range()
-            textpage.close()
-            page.close()
-            out.append(_page_verdict(i + 1, raw))
-        return tuple(out)
+        raws = [_raw_page(pdf, i, settings) for i in range(n)]
+        if settings.layout:
+            _strip_margins(raws, settings.drop_running_headers)
+        cjk = letters = 0
+        for p in raws:
+            if p.reason is None:
+                c, t = _letter_cjk(p.raw)
+                cjk, letters = cjk + c, letters + t
+        chinese = letters > 0 and cjk / letters >= 0.5
+        out, warnings = [], []
+        ocr_ok = settings.ocr != OcrEngine.none and _ocr_available(settings.ocr_language)
+        for p in raws:
+            page, warning = _finish_page(pdf, p, chinese, ocr_ok, settings)
+            out.append(page)
+            if warning:
+                warnings.append(warning)
+        tables = tuple(p.n for p in raws if p.paths >= 8 and p.reason is None)
+        return _PdfResult(tuple(out), tuple(warnings), tables)
+    except (ExtractionError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - pdfium/ctypes on a damaged file: translate at the boundary
+        raise ExtractionError(f"{path}: corrupt PDF ({type(exc).__name__}: {exc})") from exc
     finally:
         pdf.close()
 
 
-def _page_verdict(n: int, raw: str) -> Page:
-    text = normalise(raw)
-    stripped = re.sub(r"\s", "", text)
-    if not stripped:
-        return Page(n, "", "none", "empty")
-    if "(cid:" in text or "\ufffd" in text or cjk_share(text) < 0.2 or _mostly_one_char(stripped):
-        return Page(n, text, "text", "junk")
-    return Page(n, text, "text", "ok")
+def _raw_page(pdf: Any, i: int, settings: ExtractSettings) -> _RawPage:
+    import pypdfium2 as pdfium
+
+    try:
+        page = pdf[i]
+    except pdfium.PdfiumError as exc:
+        return _RawPage(i + 1, [], 0.0, reason=f"page cannot be loaded ({exc})")
+    try:
+        width, height = page.get_size()
+        textpage = page.get_textpage()
+        try:
+            raw = textpage.get_text_range()
+            layout = settings.layout and page.get_rotation() == 0
+            lines = _page_lines(textpage, raw, positions=layout)
+        finally:
+            textpage.close()
+        if layout:
+            lines = _reading_order(lines)
+        p = _RawPage(i + 1, lines, height if layout else 0.0)
+        p.reason = _gate(p.raw)
+        if p.reason is None and len(_CJK_RE.findall(raw)) < 10:
+            p.image_share = _image_share(page, width, height)
+        if settings.use_pdfplumber_tables and p.reason is None:
+            p.paths = _path_count(page)
+        return p
+    except pdfium.PdfiumError as exc:
+        return _RawPage(i + 1, [], 0.0, reason=f"page cannot be read ({exc})")
+    finally:
+        page.close()
 
 
-def _mostly_one_char(s: str) -> bool:
-    if len(s) < 20:
-        return False
-    from collections import Counter
+@functools.cache
+def _ocr_available(language: str) -> bool:
+    from pipeline import ocr
 
-    return Counter(s).most_common(1)[0][1] / len(s) > 0.5
+    ok = ocr.available(language)
+    if not ok:
+        log.warning("tesseract with language %s is not installed: pages that need OCR are marked needs_ocr",
+                    language)
+    return ok
 
 
-# -- other formats -----------------------------------------------------------------------------------------
+def _finish_page(pdf: Any, p: _RawPage, chinese: bool, ocr_ok: bool,
+                 settings: ExtractSettings) -> tuple[Page, str | None]:
+    """Normalise a page's text layer, apply the document-level gate, and OCR it when needed."""
+    text = normalise(p.raw) if p.reason is None else ""
+    reason = p.reason
+    if reason is None and chinese and text:
+        c, t = _letter_cjk(text)
+        if t >= 20 and c / t < settings.min_cjk_share:
+            reason = f"only {c / t:.0%} CJK letters on a page of a Chinese document"
+            text = ""
+    if reason is None and p.image_share >= settings.ocr_min_image_share:
+        reason = f"image-only page ({p.image_share:.0%} of the page is images, {len(text)} characters of text)"
+    if reason is None:
+        return Page(p.n, text, "text", "ok" if text else "empty"), None
+    if not ocr_ok:
+        return (Page(p.n, text, "text" if text else "none", "needs_ocr"),
+                f"page {p.n}: {reason}; needs OCR but OCR is "
+                f"{'off (extract.ocr: none)' if settings.ocr == OcrEngine.none else 'not installed (tesseract ' + settings.ocr_language + ')'}")
+    from pipeline import ocr
+
+    try:
+        page = pdf[p.n - 1]
+        try:
+            found = ocr.page_text(page, settings.ocr_language, settings.ocr_dpi, settings.ocr_psm,
+                                  settings.ocr_timeout_s)
+        finally:
+            page.close()
+    except ExtractionError as exc:
+        return Page(p.n, text, "text" if text else "none", "needs_ocr"), f"page {p.n}: {reason}; OCR failed: {exc}"
+    found = normalise(found)
+    if _gate(found) or not found.strip():
+        if text:
+            return Page(p.n, text, "text", "ok"), f"page {p.n}: {reason}; OCR found no usable text, text layer kept"
+        return Page(p.n, "", "ocr", "empty"), f"page {p.n}: {reason}; OCR found no text"
+    log.info("page %d OCR'd: %s", p.n, reason)
+    return Page(p.n, found, "ocr", "ocr"), None
+
+
+def tables(path: Path | str, page_numbers: tuple[int, ...] | None = None) -> tuple[tuple[Table, ...], tuple[str, ...]]:
+    """Read ruled tables with pdfplumber from the given pages (1-based; all when None). Returns the tables
+    (≥ 2 rows and ≥ 2 columns, cells normalised, None for empty cells) and warnings for pages that failed."""
+    import pdfplumber
+
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # pdfminer warns once per glyph of a broken font
+    path = Path(path)
+    out: list[Table] = []
+    warnings: list[str] = []
+    try:
+        pdf = pdfplumber.open(str(path))
+    except Exception as exc:  # noqa: BLE001 - pdfminer raises many types; tables are optional, say why
+        return (), (f"tables not read: {type(exc).__name__}: {exc}",)
+    with pdf:
+        numbers = page_numbers if page_numbers is not None else tuple(range(1, len(pdf.pages) + 1))
+        for n in numbers:
+            try:
+                found = pdf.pages[n - 1].extract_tables()
+            except Exception as exc:  # noqa: BLE001 - as above, per page
+                warnings.append(f"page {n}: tables not read ({type(exc).__name__}: {exc})")
+                continue
+            for rows in found:
+                clean = tuple(tuple(_cell(c) for c in row) for row in rows if any(c and c.strip() for c in row))
+                if len(clean) >= 2 and max(len(r) for r in clean) >= 2:
+                    out.append(Table(n, clean))
+    return tuple(out), tuple(warnings)
+
+
+def _cell(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = normalise(value, drop_page_numbers=False)
+    joined = re.sub(f"(?<=[{_CJK}])\n(?=[{_CJK}])", "", text).replace("\n", " ").strip()
+    return joined or None
+
+
+# -- other formats -------------------------------------------------------------------------------------------
 
 def read_text_file(path: Path | str) -> str:
-    """Read a text file, detecting UTF-8, GB18030/GBK or another encoding."""
+    """Read a text file, detecting UTF-8, UTF-16 (with a BOM), GB18030/GBK/GB2312 or, failing those, the best
+    guess of charset-normalizer. Binary data raises ExtractionError."""
     path = Path(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ExtractionError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ExtractionError(f"{path}: UTF-16 byte-order mark but invalid UTF-16 ({exc.reason})") from exc
+    if b"\x00" in data[:4096]:
+        raise ExtractionError(f"{path}: binary data (NUL bytes), not a text file")
     for enc in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(enc)
+            text = data.decode(enc)
         except UnicodeDecodeError:
             continue
+        if enc == "utf-8-sig" or not _implausible(text):
+            return text
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     if best is None:
-        raise ExtractionError(f"{path}: cannot detect the text encoding (not UTF-8 or GB18030)")
+        raise ExtractionError(f"{path}: cannot detect the text encoding (not UTF-8, GB18030 or another known one)")
     return str(best)
+
+
+def _implausible(text: str) -> bool:
+    """Whether GB18030-decoded text looks like a wrong guess (rare CJK blocks, private-use, controls)."""
+    sample = text[:20000]
+    if not sample:
+        return False
+    odd = sum(1 for c in sample if "\u3400" <= c <= "\u4dbf" or _PUA.match(c) or _CONTROL.match(c))
+    return odd > 0.02 * len(sample)
 
 
 def _html_text(path: Path) -> tuple[str, str]:
     import trafilatura
 
     html = read_text_file(path)
-    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=True) or ""
-    meta = trafilatura.extract_metadata(html)
+    try:
+        text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=True) or ""
+        if not text.strip():  # a short page trafilatura does not trust: take its plain text instead
+            text = trafilatura.extract(html, include_comments=False, include_tables=True,
+                                       favor_recall=True) or trafilatura.html2txt(html) or ""
+        meta = trafilatura.extract_metadata(html)
+    except Exception as exc:  # noqa: BLE001 - lxml/trafilatura raise many types on broken markup
+        raise ExtractionError(f"{path}: HTML cannot be parsed ({type(exc).__name__}: {exc})") from exc
     title = (meta.title if meta and meta.title else "") or ""
     return text, title
 
 
 def _docx_text(path: Path) -> str:
+    """Paragraphs and table rows of a DOCX in body order (table cells joined by tabs)."""
+    with path.open("rb") as f:
+        head = f.read(8)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ExtractionError(f"{path}: encrypted DOCX or legacy .doc (OLE container); save it as .docx without "
+                              f"a password")
+    if not head.startswith(b"PK"):
+        raise ExtractionError(f"{path}: not a DOCX (not a ZIP container; starts with {head!r})")
     import docx
+    from docx.table import Table as DocxTable
+    from docx.text.paragraph import Paragraph
 
     try:
         d = docx.Document(str(path))
-    except Exception as exc:  # python-docx raises several unrelated types for broken files
+        parts = []
+        for block in d.iter_inner_content():
+            if isinstance(block, Paragraph):
+                parts.append(block.text)
+            elif isinstance(block, DocxTable):
+                for row in block.rows:
+                    parts.append("\t".join(c.text.replace("\n", " ") for c in row.cells))
+        return "\n".join(parts)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ExtractionError(f"{path}: corrupt DOCX ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - python-docx/lxml raise many unrelated types for broken files
         raise ExtractionError(f"{path}: not a readable DOCX ({type(exc).__name__}: {exc})") from exc
-    return "\n".join(p.text for p in d.paragraphs)
 
 
 _TITLE_MAX = 80
+_TITLE_HINT = re.compile(r"^关于.{2,70}(通知|意见|办法|决定|规定|方案|报告|通报|批复|函|公告|规则|细则|纪要)$")
+_NOT_TITLE = re.compile(r"(文件|〔\d{4}〕\d+号|\[\d{4}\]\d+号)$|^附件\d*$|^[\d\s\-—年月日]+$")
 
 
 def _title_from(text: str, fallback: str) -> str:
-    for line in text.split("\n"):
-        line = line.strip()
-        if 4 <= len(line) <= _TITLE_MAX:
+    lines = [x.strip() for x in text.split("\n")[:30] if x.strip()]
+    for line in lines:
+        if _TITLE_HINT.match(line):
+            return line
+    for line in lines:
+        if 4 <= len(line) <= _TITLE_MAX and not _NOT_TITLE.search(line):
             return line
     return fallback
 
 
-def document(source: Source, record: dict[str, Any] | None = None) -> Document:
+@functools.cache
+def load_converter(config: str = "t2s") -> Any:
+    """The OpenCC converter (traditional → simplified by default), built once per process."""
+    from opencc import OpenCC
+
+    return OpenCC(config)
+
+
+def is_traditional(text: str, sample: int = 4000) -> bool:
+    """Whether `text` is mostly traditional Chinese: ≥ 5% of a sample of its CJK characters change under t2s."""
+    cjk = "".join(_CJK_RE.findall(text))[:sample]
+    if len(cjk) < 20:
+        return False
+    converted = load_converter().convert(cjk)
+    changed = sum(1 for a, b in zip(cjk, converted) if a != b)
+    return changed >= 0.05 * len(cjk)
+
+
+def _simplified(doc: Document, settings: ExtractSettings) -> Document:
+    """Convert a mostly traditional document to simplified, keeping the original text."""
+    if not settings.traditional_to_simplified or not is_traditional(doc.text):
+        return doc
+    conv = load_converter()
+    pages = tuple(Page(p.n, conv.convert(p.text), p.method, p.quality) for p in doc.pages)
+    tables = tuple(Table(t.page, tuple(tuple(conv.convert(c) if c else c for c in r) for r in t.rows))
+                   for t in doc.tables)
+    text = conv.convert(doc.text)
+    return Document(doc.doc_id, doc.source, conv.convert(doc.title), doc.date, text, pages, doc.kind,
+                    doc.extraction, doc.warnings + ("traditional Chinese converted to simplified (OpenCC t2s)",),
+                    tables, doc.text, doc.external_id)
+
+
+def _join_pages(texts: list[str]) -> str:
+    out = ""
+    for t in texts:
+        if not t:
+            continue
+        if out and _joins(out.rsplit("\n", 1)[-1], out.rsplit("\n", 1)[-1], t, 0.0):
+            out += t
+        else:
+            out = f"{out}\n{t}" if out else t
+    return out
+
+
+def document(source: Source, record: dict[str, Any] | None = None,
+             settings: ExtractSettings | None = None) -> Document:
     """Extract one source into a Document. `record` is the parsed JSON object of a JSON Lines source."""
+    settings = settings or ExtractSettings()
     path = Path(source.path)
     if source.kind == "jsonl-record":
-        if record is None:
+        if not isinstance(record, dict):
             raise ExtractionError(f"{path}:{source.record}: JSON Lines record missing")
         text = record.get("text")
         if not isinstance(text, str) or not text.strip():
-            raise ExtractionError(f"{path}: record {source.record}: no 'text' field with content")
+            raise ExtractionError(f"{path}: record {source.record}: no 'text' field with content "
+                                  f"(expected a non-empty string, got {type(text).__name__})")
         body = normalise(text)
-        return Document(
-            doc_id=source.doc_id, source=str(path), title=str(record.get("title") or _title_from(body, "")),
+        if not body.strip():
+            raise ExtractionError(f"{path}: record {source.record}: 'text' has no readable characters")
+        title = record.get("title")
+        doc = Document(
+            doc_id=source.doc_id, source=str(path),
+            title=normalise(title) if isinstance(title, str) and title.strip() else _title_from(body, ""),
             date=_iso_date(record.get("date")), text=body, pages=(Page(1, body),), kind=source.kind,
             external_id=str(record["id"]) if record.get("id") is not None else None,
         )
+        return _simplified(doc, settings)
     if not path.exists():
         raise ExtractionError(f"{path}: file not found")
+    if path.is_dir():
+        raise ExtractionError(f"{path}: is a folder, not a file")
     if path.stat().st_size == 0:
         raise ExtractionError(f"{path}: empty file (0 bytes)")
     if source.kind == "pdf":
-        pgs = pages(path)
-        text = "\n".join(p.text for p in pgs if p.quality == "ok")
-        if not text.strip():
-            raise ExtractionError(
-                f"{path}: no usable text layer on any page ({', '.join(sorted({p.quality for p in pgs}))}); "
-                f"scanned or broken fonts, OCR needed"
-            )
-        methods = {p.method for p in pgs if p.text}
-        extraction = "mixed" if len(methods) > 1 else (methods.pop() if methods else "none")
-        warnings = tuple(f"page {p.n}: {p.quality}" for p in pgs if p.quality not in ("ok", "ocr"))
-        return Document(source.doc_id, str(path), _title_from(text, path.stem), None, text, pgs, "pdf",
-                        extraction, warnings)
+        return _simplified(_pdf_document(source, path, settings), settings)
     if source.kind == "html":
         raw, title = _html_text(path)
     elif source.kind == "docx":
@@ -227,12 +719,38 @@ def document(source: Source, record: dict[str, Any] | None = None) -> Document:
     elif source.kind == "txt":
         raw, title = read_text_file(path), ""
     else:
-        raise ExtractionError(f"{path}: unsupported kind {source.kind!r}")
+        raise ExtractionError(f"{path}: unsupported kind {source.kind!r} (expected pdf, html, docx, txt or "
+                              f"jsonl-record)")
+    reason = _gate(raw)
+    if reason:
+        raise ExtractionError(f"{path}: text is garbled ({reason})")
     text = normalise(raw)
     if not text.strip():
         raise ExtractionError(f"{path}: no text found")
-    return Document(source.doc_id, str(path), title or _title_from(text, path.stem), None, text,
-                    (Page(1, text),), source.kind)
+    doc = Document(source.doc_id, str(path), normalise(title) or _title_from(text, path.stem), None, text,
+                   (Page(1, text),), source.kind)
+    return _simplified(doc, settings)
+
+
+def _pdf_document(source: Source, path: Path, settings: ExtractSettings) -> Document:
+    result = _read_pdf(path, settings)
+    pgs = result.pages
+    text = _join_pages([p.text for p in pgs])
+    if not text.strip():
+        qualities = ", ".join(f"{q} {n}" for q, n in sorted(Counter(p.quality for p in pgs).items()))
+        raise ExtractionError(
+            f"{path}: no usable text on any of its {len(pgs)} pages ({qualities}); "
+            + ("a scan or broken fonts: install tesseract-ocr and tesseract-ocr-chi-sim and set extract.ocr: "
+               "tesseract" if any(p.quality == "needs_ocr" for p in pgs) else "the pages are blank or unreadable"))
+    methods = {p.method for p in pgs if p.text}
+    extraction = "mixed" if len(methods) > 1 else (methods.pop() if methods else "none")
+    warnings = list(result.warnings)
+    found: tuple[Table, ...] = ()
+    if settings.use_pdfplumber_tables and result.table_pages:
+        found, table_warnings = tables(path, result.table_pages)
+        warnings.extend(table_warnings)
+    return Document(source.doc_id, str(path), _title_from(text, path.stem), None, text, pgs, "pdf",
+                    extraction, tuple(warnings), found)
 
 
 _DATE = re.compile(r"(\d{4})\D?(\d{1,2})\D?(\d{1,2})")
@@ -245,4 +763,6 @@ def _iso_date(value: Any) -> str | None:
     if not m:
         return None
     y, mo, d = (int(x) for x in m.groups())
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return None
     return f"{y:04d}-{mo:02d}-{d:02d}"

@@ -1,6 +1,10 @@
 """Process one batch of sources end to end (extract → segment → tag → code), one document at a time.
 
-A document that fails becomes a quarantine outcome with the file and the reason; the batch goes on."""
+A document that fails becomes a quarantine outcome whose reason names the file, what is wrong and what to do;
+the batch goes on. Files are extracted in a helper process under the limits of `settings.extract`
+(pipeline/isolate.py): a file that hangs, needs too much memory or crashes the parser is stopped and
+quarantined, never the worker or the run. JSON Lines records are plain text and are extracted in-process (the
+fast path: no process hop per record)."""
 
 from __future__ import annotations
 
@@ -9,13 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline import code, extract, segment, tag
+from pipeline import code, extract, isolate, segment, tag
 from pipeline.collect import read_records
 from pipeline.dates import find_dates
-from pipeline.errors import PipelineError
+from pipeline.errors import CollectError, PipelineError
 from pipeline.gazetteer import load_gazetteer
 from pipeline.records import Document, Source, Tagged
-from pipeline.settings import Settings
+from pipeline.settings import ExtractSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,13 @@ class Outcome:
     reason: str = ""
 
 
+def where(source: Source) -> str:
+    """How a person finds the input: the file, and the line for a JSON Lines record."""
+    return source.path if source.record is None else f"{source.path} line {source.record + 1}"
+
+
+# -- one document, one batch ----------------------------------------------------------------------------
+
 def _with_date(doc: Document) -> Document:
     if doc.date is None:
         dates = find_dates(doc.text)
@@ -47,14 +58,29 @@ def _with_date(doc: Document) -> Document:
     return doc
 
 
+def _not_chinese(source: Source, doc: Document, limits: ExtractSettings) -> str | None:
+    share = extract.cjk_share(doc.text)
+    if share >= limits.min_cjk_share:
+        return None
+    return (f"{where(source)}: not a Chinese document (only {share:.0%} of its characters are Chinese, "
+            f"expected at least extract.min_cjk_share={limits.min_cjk_share:.0%}); it is not coded — remove it "
+            f"from the inputs if it does not belong to the corpus")
+
+
 def one(source: Source, settings: Settings, record: dict[str, Any] | None = None,
         date: str | None = None) -> Outcome:
     """Process one source; never raises for a bad document. `date` overrides the document date."""
     user_dict = settings.path(settings.segment.user_dictionary)
     gaz_dir = settings.path(settings.tag.gazetteer)
+    limits = settings.extract
     stage = "extract"
     try:
-        doc = extract.document(source, record)
+        if source.kind == "jsonl-record":
+            doc = extract.document(source, record, settings=limits)
+        else:
+            doc = isolate.document(source, limits)
+        if reason := _not_chinese(source, doc, limits):
+            return Outcome(source, stage=stage, reason=reason)
         doc = replace(doc, date=date) if date else _with_date(doc)
         stage = "segment"
         words = segment.words(doc.text, user_dict)
@@ -62,10 +88,13 @@ def one(source: Source, settings: Settings, record: dict[str, Any] | None = None
         tagged = tag.document(doc, words, gaz_dir, user_dict)
         return Outcome(source, doc, tuple(words), tagged)
     except PipelineError as exc:
-        return Outcome(source, stage=stage, reason=str(exc))
-    except Exception as exc:  # a library failing on a bad file must not stop the batch
-        log.exception("%s: unexpected failure in %s", source.path, stage)
-        return Outcome(source, stage=stage, reason=f"{source.path}: {stage} failed: {type(exc).__name__}: {exc}")
+        reason = str(exc)
+        return Outcome(source, stage=stage, reason=reason if source.path in reason else f"{where(source)}: {reason}")
+    except Exception as exc:  # a library failing on a bad document must not stop the batch
+        log.exception("%s: unexpected failure in %s", where(source), stage)
+        return Outcome(source, stage=stage, reason=(
+            f"{where(source)}: {stage} failed ({type(exc).__name__}: {exc}); this is a bug or a very unusual "
+            f"document — report it with the file (its copy is kept in the raw store)"))
 
 
 def batch(sources: list[Source], settings: Settings) -> list[Outcome]:
@@ -78,13 +107,21 @@ def batch(sources: list[Source], settings: Settings) -> list[Outcome]:
     records: dict[tuple[str, int], dict[str, Any]] = {}
     for path, lines in wanted.items():
         last = max(lines)
-        for n, obj, _err in read_records(Path(path)):
-            if n in lines and obj is not None:
-                records[(path, n)] = obj
-            if n >= last:
-                break
+        try:
+            for n, obj, _err in read_records(Path(path)):
+                if n in lines and obj is not None:
+                    records[(path, n)] = obj
+                if n >= last:
+                    break
+        except CollectError as exc:  # the records read so far go on; the others are quarantined below
+            log.warning("%s", exc)
     out = []
     for s in sources:
+        if s.kind == "jsonl-record" and (s.path, s.record) not in records:
+            out.append(Outcome(s, stage="extract", reason=(
+                f"{where(s)}: the record could not be read again (the file changed or is damaged since the run "
+                f"began); check the file and run again")))
+            continue
         rec = records.get((s.path, s.record)) if s.kind == "jsonl-record" else None  # type: ignore[arg-type]
         out.append(one(s, settings, rec))
     return out

@@ -36,6 +36,11 @@ class ExtractSettings(_Section):
     ocr: OcrEngine = OcrEngine.tesseract
     ocr_language: str = "chi_sim"
     ocr_dpi: int = Field(300, ge=72, le=600)
+    ocr_psm: int = Field(3, ge=0, le=13)  # tesseract page segmentation mode (3: automatic)
+    ocr_timeout_s: float = Field(120.0, gt=0)  # per page
+    ocr_min_image_share: float = Field(0.3, ge=0.0, le=1.0)  # a page with < 10 CJK chars and this much image is OCR'd
+    layout: bool = True  # reading order by position (red-header banner first), page numbers off by position
+    drop_running_headers: bool = True  # with layout: drop lines repeated in the top/bottom band of most pages
     min_cjk_share: float = Field(0.2, ge=0.0, le=1.0)
     use_pdfplumber_tables: bool = True
     traditional_to_simplified: bool = True
@@ -58,26 +63,46 @@ class TopicModel(str, Enum):
     lda = "lda"  # gensim LDA, prevalence by period from document-topic weights
 
 
+class Period(str, Enum):
+    year = "year"
+    month = "month"
+
+
 class TopicSettings(_Section):
+    """Topic corpus, model and prevalence (pipeline/topics.py). `k` is capped at one topic per ten documents on a
+    small corpus; `model: dtm` trains tomotopy's DTModel with one worker so a seed gives the same topics."""
+
     enabled: bool = True
     model: TopicModel = TopicModel.dtm
     k: int = Field(30, ge=2, le=500)
     seed: int = 42
-    iterations: int = Field(400, ge=1)
-    passes: int = Field(5, ge=1)
-    period: str = "year"
+    iterations: int = Field(400, ge=1)  # DTModel training iterations; gensim LDA's per-document iterations
+    passes: int = Field(5, ge=1)  # gensim LDA passes over the corpus
+    period: Period = Period.year
     min_docs: int = Field(20, ge=2)
     stopwords: Path = Path("corpora/lexicons/stopwords.txt")
     min_token_length: int = Field(2, ge=1)
+    max_token_length: int = Field(12, ge=1)
     no_below: int = Field(3, ge=1)
     no_above: float = Field(0.4, gt=0.0, le=1.0)
     keep_n: int = Field(20000, ge=100)
     phrases: bool = True
     phrase_min_count: int = Field(20, ge=1)
-    phrase_threshold: float = Field(0.5, gt=0.0)
+    phrase_threshold: float = Field(0.5, gt=-1.0, le=1.0)  # NPMI scoring
     bootstrap: int = Field(500, ge=0)
     seed_topics: dict[str, list[str]] = Field(default_factory=dict)
-    seed_weight: float = Field(0.3, ge=0.0)
+    seed_weight: float = Field(0.3, ge=0.0)  # LDA: a seed word's prior pseudo-counts, as a share of its count
+    dtm_seed_prior: float = Field(1.0, ge=0.0)  # DTModel word prior of a seed word in its own topic
+    dtm_seed_prior_other: float = Field(0.01, ge=0.0)  # … and in the other topics
+    dtm_alpha_var: float = Field(0.1, gt=0.0)
+    dtm_eta_var: float = Field(0.1, gt=0.0)
+    dtm_phi_var: float = Field(0.1, gt=0.0)
+    infer_iterations: int = Field(100, ge=1)
+    coherence_docs: int = Field(3000, ge=0)  # documents sampled for c_v (0: skip c_v)
+    sweep_docs: int = Field(20000, ge=0)  # documents sampled for a K sweep (0: all)
+    min_diversity: float = Field(0.8, ge=0.0, le=1.0)  # a K sweep prefers K with at least this diversity
+    stability_seeds: int = Field(0, ge=0)  # extra seeds refitted to measure stability (0: skip)
+    refit: bool = True  # false: new documents are scored with the current fit (`jmm topics` refits)
     models_dir: Path = Path("models")
 
 
