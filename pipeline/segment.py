@@ -25,7 +25,7 @@ _FREQ = 200000
 
 def dictionary_terms(gazetteer: Gazetteer, domain_terms: Path | None = None) -> list[str]:
     """Every term that must stay one token: gazetteer names and aliases, blocs, department names, domain terms."""
-    terms = set(gazetteer.aliases) | set(gazetteer.blocs)
+    terms = set(gazetteer.aliases) | set(gazetteer.blocs) | set(gazetteer.qualified)
     for dep in gazetteer.departments:
         terms.update(dep.pattern.split("|"))
         terms.update((dep.provincial, dep.municipal))

@@ -1,15 +1,21 @@
 """Participants (CODEBOOK §2): which government bodies take part, normalised, with level, region, sector,
 role and the evidence span.
 
-A spaCy `blank("zh")` pipeline (jieba segmenter) with an EntityRuler fed from the gazetteer finds mentions;
-rules expand blocs, attach departments to jurisdictions, resolve names as of the document's date, and drop
-what is not a participant (the news source, venues, foreign or company names)."""
+A spaCy `blank("zh")` pipeline (jieba segmenter, user dictionary loaded first) with an EntityRuler fed from the
+gazetteer finds mentions. Rules then build units (a jurisdiction with its department, government or qualifier;
+a central body; a bloc; a leading group or a joint meeting's office), join units into lists (、 和 及 与),
+and keep a list only where the text says it acts: it is the subject of an action verb (签署, 联合, 主持, 出席…),
+a partner (与 X 签署), or a person acting in its name (北京市委书记 X 主持 → 北京市). What is not a participant is
+dropped: the news source (记者从 X 了解到), venues (在 X 召开), names inside names (京津冀…协作机制), demands (X 要…),
+speech content, companies, and documents about legislature sessions, consultations, meetings with foreigners
+and commemorations. Names are resolved as of the document's date."""
 
 from __future__ import annotations
 
 import functools
 import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import spacy
@@ -22,55 +28,433 @@ from pipeline.records import Document, Participant, Tagged
 
 log = logging.getLogger(__name__)
 
-VERSION = "1"
+VERSION = "2"
 
+_CJK = "\u4e00-\u9fff"
+_NUM = "0-9０-９一二两三四五六七八九十百"
+
+# --- what follows a unit -------------------------------------------------------------------------------------
+_PLURAL = re.compile(
+    rf"(?:等)?(?:[{_NUM}]+个?|一市两省|三省一市|两省一市|双)?(?:省区市|省市区|省区|省市|省份|省|直辖市|市|地|方|部门|部委|单位|城市|县|区|"
+    r"地州|市县|市区|市（区）)|等")
+_LOWER_UNITS = re.compile(r"城市|市县|县|地州|市区|市（区）|区县|地市|开发区")
+_GOV_WORDS = re.compile(r"(?:省|市|区|县|自治区)?(?:人民)?政府")
+_NON_GOV = re.compile(r"机场|企业|集团|公司|高校|大学|医院|银行|媒体|专家|学者|代表团|球队|运动员|游客|居民|群众|农民|商会|协会")
+_DIRECTIVE = re.compile(r"(?:也|还|都|均)?(?:要|应|应当|需要|需|必须|务必|切实|不得|可以)")
+_ADV = (rf"(?:今天|今日|昨天|日前|近日|近期|目前|此前|已经|已|将|正式|也|还|又|均|都|率先|首次|再次|一起|进一步|全力|"
+        rf"先后|积极|共同|联合|分别|同期|同步|携手|在[^，。；]{{1,24}}?，?(?=召开|举行|签署|签订|举办|发言|联合|共同)|"
+        rf"于[^，。；]{{1,12}}?(?=召开|举行|签署|签订)|（[^）]{{0,16}}）|[{_NUM}]{{1,3}}(?:日|号)(?:上午|下午|晚|晚间)?|"
+        rf"[{_NUM}]+月[{_NUM}]+日|今年|本月|当天|共|等)*")
+_VERB = re.compile(
+    r"签署|签订|签约|联合|共同|分别|达成|启动|开展|推动|推进|建立|形成|设立|成立|发布|印发|出台|制定|组织|牵头|主持|召开|举行|"
+    r"举办|出席|参加|参与|批复|批示|作出|部署|召集|承办|主办|协办|结对|对口|援建|支援|帮扶|互派|互认|搭建|共建|实施|表决|通过|审议|"
+    r"决定|宣布|发言|讲话|致辞|同意|指导|减免|对|会同|联手|同|与|和|就|进行|推出|增补")
+#: verbs that make even a single body a participant (a list of several bodies needs no such verb)
+_JOINT_VERB = re.compile(r"签署|签订|签约|联合|共同|牵头|主持|召集|主办|承办|协办|出席|参加|参与|批复|批示|组织|发言|讲话|致辞|"
+                         r"结对|对口|援建|支援|帮扶|互派|会同|联手|增补|同期|同步|分别|携手|合作")
+_PARTNER = re.compile(rf"(?:与|同|和)[^，。；]{{1,30}}?(?={_ADV}(?:{_VERB.pattern}))")
 _ROLE_CUES = (
     ("chair", re.compile(r"主持")),
-    ("host", re.compile(r"主办|承办|召集|东道")),
-    ("signatory", re.compile(r"签署|签订|签约|共同发布|联合印发|联合发布")),
-    ("superior", re.compile(r"指导|批示|批复|同意建立")),
+    ("host", re.compile(r"主办|承办|召集|牵头|东道")),
+    ("signatory", re.compile(r"签署|签订|签约|联合印发|共同发布|联合发布|共同签署")),
+    ("superior", re.compile(r"指导|批示|批复|组织")),
 )
-_SOURCE_CUE = re.compile(r"(记者从|据|来自)$")
-_SOURCE_AFTER = re.compile(r"^(了解到|获悉|消息|今天表示|表示|发布|透露)")
+
+# --- what precedes a unit ------------------------------------------------------------------------------------
+_BOUNDARY = re.compile(r"[，。；：！？\n“”《》\s]")
+_PRE_BLOCK = re.compile(r"(?:在|从|到|赴|至|往|来自|位于|连接|考察|访问|视察|调研|走访|抵达|据|向|对|给|帮助|支持|覆盖|包括|涉及|"
+                        r"辐射|前往|来到|落户|贯穿|途经|以及|、)$|^记者")
+_SENTENCE_SKIP = re.compile(r"^[^，。；]{0,16}?(?:强调|指出|表示|要求|认为|说|提出|希望|坦言|介绍)[，：]")
+_SPEECH_SUBJECT = re.compile(r"^(?:会议|批示|他|她|讲话|通知|意见|规划|方案|《[^》]+》)")
+_SYSTEM_SENTENCE = re.compile(r"联席会议(?:制度|机制)|成员单位|领导小组")
+_SYSTEM_DOC = re.compile(r"联席会议(?:制度|机制)|成员单位")
+
+# --- document gates ------------------------------------------------------------------------------------------
+_NOT_INTERGOV = re.compile(
+    r"(?:人大常委会|人民代表大会|人大)[^。]{0,20}第[^。]{1,8}次(?:全体)?会议|全国人大[^。]{0,10}会议[^。]{0,10}(?:举行|开幕|闭幕)|"
+    r"政协[^。]{0,20}(?:协商|座谈会|会议|常委会)|纪念[^。]{0,40}(?:座谈会|大会)|会见|会谈|孔子学院|董事会")
+
+# --- named bodies found by pattern ----------------------------------------------------------------------------
+_LG = re.compile(r"领导小组")
+_LG_CUT = re.compile(r".*(?:召开|主持召开|主持|出席|参加|暨|举行|召集|的|在|由|任|是|为|组长|常委|委员)")
+_JM_OFFICE = re.compile(r"联席会议办公室|联席办")
+_JM_NAME = re.compile(rf"([{_CJK}0-9]{{2,40}}?(?:联席会议|联席会))")
+_ZONE = re.compile(rf"([{_CJK}]{{2,4}}(?:新城|新区|开发区|高新区|示范区|试验区|合作区))(管委会|管理委员会)")
+_TITLE = re.compile(r"(副?总理|国务委员|委书记|书记|省长|市长|自治区主席|主席|部长|局长|署长|主任|副组长|组长|行政长官|厅长)")
+_PERSON_ACT = re.compile(rf"^[{_CJK}]{{2,4}}?(?:[{_NUM}]+(?:日|号)(?:上午|下午)?|今天|日前|近日|在[^，。]{{1,12}}?)*"
+                         r"(主持|出席|参加|讲话|发言|作出[^。，]{0,4}批示|宣读|致辞|签署|召集)")
+_ABBR_SEQ = re.compile(r"[京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川黔滇藏陕甘青宁新港澳]{2,6}")
+
+
+@dataclass
+class _Unit:
+    start: int
+    end: int  # end of the core mention
+    mention: str
+    bodies: list[tuple[str, Entry, str]]  # (participant name, entry for level/region, sector)
+    kind: str  # jurisdiction | body | bloc | group | office
+    ext_end: int = -1  # end after department, government or plural words
+    dept: str = ""  # department words right after a jurisdiction
+    qualifier: bool = False  # names a place that only locates another unit (安徽皖北的阜阳)
+
+    def __post_init__(self) -> None:
+        if self.ext_end < 0:
+            self.ext_end = self.end
+
+
+@dataclass
+class _Found:
+    name: str
+    entry: Entry
+    sector: str
+    mention: str
+    start: int
+    end: int
+    role: str
+    headline: bool = False
+    extra: dict = field(default_factory=dict)
 
 
 @functools.cache
 def load_pipeline(gazetteer_dir: Path | str, user_dictionary: Path | str | None) -> Language:
     """Build the spaCy pipeline once per process: jieba (with the user dictionary already loaded) and an
-    EntityRuler whose patterns are the gazetteer's names, aliases and blocs."""
+    EntityRuler whose patterns are the gazetteer's names, aliases, qualified short forms and blocs."""
     gaz = load_gazetteer(gazetteer_dir)
     segment.load_segmenter(user_dictionary)  # before any pattern is tokenised
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "ORTH"})
-    patterns = []
-    for alias, name in gaz.aliases.items():
-        patterns.append({"label": "GOV", "pattern": alias, "id": name})
-    for bloc in gaz.blocs:
-        patterns.append({"label": "BLOC", "pattern": bloc, "id": bloc})
+    patterns = [{"label": "GOV", "pattern": alias, "id": name} for alias, name in gaz.aliases.items()]
+    patterns += [{"label": "QUAL", "pattern": short, "id": short} for short in gaz.qualified]
+    patterns += [{"label": "BLOC", "pattern": bloc, "id": bloc} for bloc in gaz.blocs]
     ruler.add_patterns(patterns)
     return nlp
 
 
+@functools.cache
 def _dept_regex(gaz: Gazetteer) -> re.Pattern[str]:
     alts = sorted({a for d in gaz.departments for a in d.pattern.split("|")}, key=len, reverse=True)
-    return re.compile("(?:省|市|自治区)?(" + "|".join(map(re.escape, alts)) + ")")
+    words = "|".join(map(re.escape, alts))
+    return re.compile(rf"(?:省|市|区|县|自治区)?((?:{words})(?:(?:和|、)(?:{words}))*)")
 
 
-def _role(text: str, start: int, end: int) -> str:
-    sentence_start = max(text.rfind("。", 0, start), text.rfind("\n", 0, start)) + 1
-    sentence_end_candidates = [i for i in (text.find("。", end), text.find("\n", end)) if i >= 0]
-    sentence_end = min(sentence_end_candidates) if sentence_end_candidates else len(text)
-    window = text[max(sentence_start, start - 12):min(sentence_end, end + 12)]
+def _sentence_bounds(text: str, i: int) -> tuple[int, int]:
+    a = max(text.rfind(c, 0, i) for c in "。！？；\n") + 1
+    ends = [j for j in (text.find(c, i) for c in "。！？；\n") if j >= 0]
+    return a, (min(ends) if ends else len(text))
+
+
+def _clause_start(text: str, i: int) -> int:
+    j = i - 1
+    while j >= 0 and not _BOUNDARY.match(text[j]):
+        j -= 1
+    return j + 1
+
+
+def _in_speech(text: str, i: int) -> bool:
+    """Whether position `i` is in reported speech or a directive (CODEBOOK §2: a demand is not acting)."""
+    a, _ = _sentence_bounds(text, i)
+    sent = text[a:i + 1]
+    if _SYSTEM_SENTENCE.search(text[a:_sentence_bounds(text, i)[1]]) and re.search(r"建立|设立|增补|成立", sent):
+        return False
+    if _SENTENCE_SKIP.match(sent) and not _SPEECH_SUBJECT.match(sent) or re.match(
+            r"^(?:会议|批示|讲话)(?:强调|指出|要求|认为|提出)", sent):
+        return True
+    return bool(re.match(r"^(?:要|必须|应|各地|各有关|各级)", text[a:a + 3]))
+
+
+def _headline_end(doc: Document) -> int:
+    text = doc.text
+    nl = text.find("\n")
+    if 0 < nl <= 40 and not re.search(r"[。！？；：]$", text[:nl]):
+        return nl
+    return 0
+
+
+def _units(doc: Document, words: list[str], gaz: Gazetteer, nlp: Language) -> list[_Unit]:
+    text, date = doc.text, doc.date
+    sdoc = Doc(nlp.vocab, words=words, spaces=[False] * len(words))
+    sdoc = nlp.get_pipe("entity_ruler")(sdoc)
+    spans = [(ent.start_char, ent.end_char, ent.label_, ent.ent_id_, ent.text) for ent in sdoc.ents]
+    spans += _uncovered(sdoc, gaz)
+    spans += _abbreviation_blocs(text, gaz, spans)
+    spans.sort()
+    units: list[_Unit] = []
+    for s, e, label, ent_id, ent_text in spans:
+        if label == "BLOC":
+            members = [gaz.entries[m] for m in (gaz.blocs.get(ent_id) or ent_id.split("|"))]
+            units.append(_Unit(s, e, ent_text, [(m.name, m, "general") for m in members], "bloc"))
+        elif label == "QUAL":
+            prev = units[-1] if units and units[-1].end == s and units[-1].kind == "jurisdiction" else None
+            if prev is None:
+                continue
+            parent = prev.bodies[0][1]
+            cands = [gaz.by_code[c] for c in gaz.qualified[ent_text] if gaz.within(gaz.by_code[c], parent)]
+            if len(cands) == 1:
+                c = cands[0]
+                units[-1] = _Unit(prev.start, e, text[prev.start:e], [(gaz.full_name(c), c, "general")],
+                                  "jurisdiction")
+        else:
+            entry = gaz.lookup(ent_text)
+            if entry is None:
+                continue
+            entry = gaz.as_of(entry, date)
+            if entry.kind == "jurisdiction":
+                prev = units[-1] if units and units[-1].kind == "jurisdiction" else None
+                if prev is not None and gaz.within(entry, prev.bodies[0][1]) and (
+                        prev.end == s or text[prev.end:s] in ("的",)):
+                    if prev.end == s and ent_text != entry.name and entry.level == "county":
+                        units[-1] = _Unit(prev.start, e, text[prev.start:e], [(gaz.full_name(entry), entry,
+                                                                               "general")], "jurisdiction")
+                        continue
+                    prev.qualifier = True
+                units.append(_Unit(s, e, ent_text, [(gaz.full_name(entry), entry, "general")], "jurisdiction"))
+            else:
+                ms = s - 2 if text[max(0, s - 2):s] == "中国" and not entry.name.startswith("中国") else s
+                u = _Unit(ms, e, text[ms:e], [(entry.name, entry, entry.sector)], "body")
+                if m := re.match(r"缉私局", text[e:]):
+                    u = _Unit(ms, e + m.end(), text[ms:e + m.end()], [(entry.name + m.group(0), entry, entry.sector)],
+                              "body")
+                units.append(u)
+    units += _pattern_units(doc, gaz)
+    units.sort(key=lambda u: (u.start, -(u.end - u.start)))
+    out: list[_Unit] = []
+    for u in units:
+        if out and u.start < out[-1].end:
+            if u.end - u.start > out[-1].end - out[-1].start and u.kind in ("group", "office"):
+                out[-1] = u
+            continue
+        out.append(u)
+    dept_re = _dept_regex(gaz)
+    for u in out:
+        if u.kind != "jurisdiction":
+            continue
+        j = u.bodies[0][1]
+        if m := dept_re.match(text, u.end):
+            words_ = m.group(1)
+            parts = re.split(r"和|、", words_)
+            if len(parts) == 1:
+                dep = gaz.department(j, words_, date)
+                if dep is not None:
+                    u.bodies = [(dep[0], j, dep[1])]
+                    u.dept = words_
+                    u.mention = text[u.start:m.end()]
+                    u.end = u.ext_end = m.end()
+            continue
+        if m := _GOV_WORDS.match(text, u.end):
+            u.mention = text[u.start:m.end()]
+            u.end = u.ext_end = m.end()
+        elif m := _ZONE.match(text, u.end):
+            name = gaz.full_name(j) + m.group(1) + "管理委员会"
+            lvl = {"provincial": "prefectural", "prefectural": "county"}.get(j.level, j.level)
+            zone = Entry(name, lvl, j.region_code, j.province, "general", "body")
+            u.bodies = [(name, zone, "general")]
+            u.start = m.start()
+            u.mention = m.group(0)
+            u.end = u.ext_end = m.end()
+    return out
+
+
+def _uncovered(sdoc: Doc, gaz: Gazetteer) -> list[tuple[int, int, str, str, str]]:
+    """Gazetteer names inside tokens that jieba's own dictionary joined with a neighbour (上海市政府, 北京市委)."""
+    covered = {t.i for ent in sdoc.ents for t in ent}
+    out = []
+    for t in sdoc:
+        if t.i in covered or len(t.text) < 3:
+            continue
+        w, pos = t.text, 0
+        while pos < len(w) - 1:
+            for n in range(len(w) - pos, 1, -1):
+                part = w[pos:pos + n]
+                if part == w:
+                    continue
+                label = "GOV" if part in gaz.aliases else "BLOC" if part in gaz.blocs else \
+                    "QUAL" if part in gaz.qualified else None
+                if label:
+                    a = t.idx + pos
+                    out.append((a, a + n, label, gaz.aliases.get(part, part), part))
+                    pos += n
+                    break
+            else:
+                pos += 1
+    return out
+
+
+def _abbreviation_blocs(text: str, gaz: Gazetteer, spans: list[tuple[int, int, str, str, str]]
+                        ) -> list[tuple[int, int, str, str, str]]:
+    """Strings of one-character abbreviations (“滇黔川渝藏”, 赣鄂湘) that are not a known bloc, when quoted or
+    followed by plural or department words."""
+    taken = {(a, b) for a, b, *_ in spans}
+    out = []
+    for m in _ABBR_SEQ.finditer(text):
+        seq = m.group(0)
+        if (m.start(), m.end()) in taken or seq in gaz.blocs or len(set(seq)) != len(seq):
+            continue
+        quoted = text[m.start() - 1:m.start()] == "“" and text[m.end():m.end() + 1] == "”"
+        follows = re.match(rf"”?(?:[{_NUM}]+|两|三|四|五)(?:省|地|方)|”?[{_CJK}]{{0,4}}(?:部门|主管部门)", text[m.end():])
+        if not (quoted or follows):
+            continue
+        members = "|".join(gaz.abbreviations[c] for c in seq)
+        end = m.end() + (1 if quoted else 0)
+        out.append((m.start(), m.end(), "BLOC", members, seq))
+        del end
+    return out
+
+
+def _pattern_units(doc: Document, gaz: Gazetteer) -> list[_Unit]:
+    """Leading groups, their offices and joint meetings' offices, found by pattern and resolved to full names."""
+    text = doc.text
+    units: list[_Unit] = []
+    groups: list[str] = []
+    for m in _LG.finditer(text):
+        left = text[max(0, m.start() - 40):m.start()]
+        b = max((left.rfind(c) for c in "，。、；：！？\n“”《》（）() "), default=-1)
+        stem = left[b + 1:]
+        if cut := _LG_CUT.match(stem):
+            stem = stem[cut.end():]
+        stem = re.sub(rf"^[{_NUM}]+(?:日|号)(?:上午|下午)?", "", stem)
+        name = stem + "领导小组"
+        if len(stem) < 2:
+            name = groups[-1] if groups else ""
+        elif len(stem) <= 4 and not gaz.lookup(name):
+            longer = [g for g in groups if g.endswith(name) and g != name]
+            if longer:
+                name = longer[-1]
+            else:
+                runs = []
+                for occ in re.finditer(re.escape(stem), text):
+                    seg = text[max(0, occ.start() - 24):occ.start()]
+                    seg = re.split(rf"[^第{_CJK}0-9]", seg)[-1]
+                    seg = re.sub(r"^.*(?:召开|暨|举行|出席|参加|主持)", "", seg)
+                    if len(seg) >= 2:
+                        runs.append(seg + stem)
+                if runs:
+                    name = max(runs, key=len) + "领导小组"
+        if not name:
+            continue
+        entry = gaz.lookup(name)
+        if entry is None:
+            longer = [g for g in groups if g.endswith(name)]
+            name = longer[-1] if longer else name
+            entry = gaz.lookup(name) or Entry(name, "national", "000000", "", "general", "body")
+        entry = gaz.as_of(entry, doc.date)
+        groups.append(name)
+        if entry.name != name:
+            groups.append(entry.name)
+        start = m.start() - len(stem)
+        end = m.end()
+        body = entry
+        if text.startswith("办公室", end):
+            end += 3
+            office = gaz.lookup(entry.name + "办公室")
+            body = office or Entry(entry.name + "办公室", entry.level, entry.region_code, entry.province,
+                                   entry.sector, "body")
+            units.append(_Unit(start, end, text[start:end], [(body.name, body, body.sector)], "office"))
+            continue
+        units.append(_Unit(start, end, text[start:end], [(body.name, body, body.sector)], "group"))
+    for m in _JM_OFFICE.finditer(text):
+        left = text[max(0, m.start() - 6):m.start()]
+        prefix = re.search(r"国务院$", left)
+        series = None
+        for s in _JM_NAME.finditer(text, 0, m.start() if m.group(0) == "联席办" else m.end()):
+            series = s.group(1)
+        if m.group(0) == "联席会议办公室":
+            left = text[max(0, m.start() - 40):m.start()]
+            b = max((left.rfind(c) for c in "，。、；：！？\n“”《》（）的由 "), default=-1)
+            series = left[b + 1:] + "联席会议"
+            start = m.start() - len(left[b + 1:])
+        else:
+            start = m.start() - (3 if prefix else 0)
+        if not series:
+            continue
+        series = re.sub(r"^.*(?:的|由|建立|召开|成立)", "", series)
+        series = series.replace("部级联席", "部际联席").replace("联席会议", "联席会议").replace("联席会", "联席会议")
+        series = re.sub(r"联席会议议$", "联席会议", series)
+        if prefix and not series.startswith("国务院"):
+            series = "国务院" + series
+        name = series + "办公室"
+        body = Entry(name, "national" if series.startswith(("国务院", "国家", "全国", "中央")) else "national",
+                     "000000", "", "general", "body")
+        units.append(_Unit(start, m.end(), text[start:m.end()], [(name, body, "general")], "office"))
+    return units
+
+
+def _acts_after(text: str, i: int) -> tuple[re.Match[str] | None, bool, int]:
+    """Whether an action verb follows position `i` (after adverbials and a partner phrase): the verb match,
+    whether the phrase names a partner (与 X), and the end of the text examined."""
+    j = i
+    partner = False
+    if m := re.compile(_ADV).match(text, j):
+        j = m.end()
+    if _DIRECTIVE.match(text, j) and not re.match(r"要求", text[j:]):
+        return None, False, j
+    if m := _PARTNER.match(text, j):
+        partner = True
+        j = m.end()
+        if m2 := re.compile(_ADV).match(text, j):
+            j = m2.end()
+    if _DIRECTIVE.match(text, j):
+        return None, partner, j
+    return _VERB.match(text, j), partner, j
+
+
+def _role(verb: str, text: str, i: int) -> str:
+    window = text[i:i + 16]
     for role, cue in _ROLE_CUES:
-        if cue.search(window):
+        if cue.match(verb) or (role == "signatory" and cue.search(window)):
             return role
     return "member"
 
 
-def _participant(entry: Entry, mention: str, start: int, end: int, role: str, name: str | None = None,
-                 sector: str | None = None) -> Participant:
-    return Participant(name or entry.name, mention, start, end, entry.level, entry.region_code,
-                       entry.province if entry.level != "national" else "", sector or entry.sector, role)
+def _lists(units: list[_Unit], text: str) -> list[list[_Unit]]:
+    """Group units joined by 、 和 及 以及 or written next to each other (重庆四川)."""
+    groups: list[list[_Unit]] = []
+    for u in units:
+        if groups:
+            last = groups[-1][-1]
+            gap = text[last.ext_end:u.start]
+            if gap in ("、", "和", "及", "以及", "") and last.kind == u.kind == "jurisdiction" or \
+                    gap in ("、", "和", "及", "以及") and not (last.kind == "group" or u.kind == "group"):
+                groups[-1].append(u)
+                continue
+        groups.append([u])
+    return groups
+
+
+def _person_units(text: str, units: list[_Unit]) -> list[tuple[_Unit, str, int]]:
+    """Bodies that a person acts for (CODEBOOK §2 rule 1): (unit, verb, position of the verb)."""
+    out = []
+    by_end = {u.end: u for u in units}
+    for m in _TITLE.finditer(text):
+        act = _PERSON_ACT.match(text, m.end())
+        if not act:
+            continue
+        if "批示" in act.group(1) and m.group(1) not in ("总理",):
+            continue
+        # the title chain: 、-separated titles back to the clause start
+        a = _clause_start(text, m.start())
+        chain = [(u, t) for u in units if a <= u.start < m.end()
+                 for t in [_TITLE.match(text, u.end) or _TITLE.match(text, u.end + 1)] if t]
+        chain = [(u, t) for u, t in chain if t.start() - u.end <= 1 and not text[a:u.start].endswith("有关")]
+        if not chain:
+            continue
+        groups = [(u, t) for u, t in chain if u.kind == "group" and t.group(1) in ("组长", "副组长")]
+        if groups:
+            out.append((groups[0][0], act.group(1), act.start(1)))
+            continue
+        if "副组长" in text[a:m.end()]:
+            continue
+        for u, t in chain:
+            title = t.group(1)
+            entry = u.bodies[0][1]
+            if entry.name == "国务院" and title in ("总理", "副总理", "国务委员"):
+                out.append((u, act.group(1), act.start(1)))
+            elif u.kind == "jurisdiction" and title in ("委书记", "书记", "省长", "市长", "主席", "自治区主席", "行政长官"):
+                if title in ("书记",) and not text[u.end:t.start()] in ("委",):
+                    continue
+                out.append((u, act.group(1), act.start(1)))
+            elif u.kind == "body" and title in ("部长", "局长", "署长", "主任") and entry.name != "国务院":
+                out.append((u, act.group(1), act.start(1)))
+    return out
 
 
 def participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
@@ -78,37 +462,135 @@ def participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
     """Find the participants of one document; offsets index into `doc.text`."""
     nlp = load_pipeline(gazetteer_dir, user_dictionary)
     gaz = load_gazetteer(gazetteer_dir)
-    dept_re = _dept_regex(gaz)
     text = doc.text
-    sdoc = Doc(nlp.vocab, words=words, spaces=[False] * len(words))
-    sdoc = nlp.get_pipe("entity_ruler")(sdoc)
-    found: dict[str, Participant] = {}
-    for ent in sdoc.ents:
-        start, end = ent.start_char, ent.end_char
-        before = text[max(0, start - 4):start]
-        if _SOURCE_CUE.search(before) or _SOURCE_AFTER.match(text[end:end + 4]):
+    head_end = _headline_end(doc)
+    lead_a, lead_b = _sentence_bounds(text, head_end + 1 if head_end else 0)
+    if _NOT_INTERGOV.search(text[:head_end] + text[lead_a:lead_b]):
+        return ()
+    units = _units(doc, words, gaz, nlp)
+    found: dict[str, _Found] = {}
+
+    def add(u: _Unit, role: str, names: list[tuple[str, Entry, str]] | None = None, mention: str | None = None,
+            start: int | None = None, end: int | None = None) -> None:
+        s = u.start if start is None else start
+        e = u.end if end is None else end
+        for name, entry, sector in names or u.bodies:
+            if name not in found:
+                found[name] = _Found(name, entry, sector, mention or u.mention, s, e, role, s < head_end)
+            elif found[name].headline and s >= head_end:
+                found[name] = _Found(name, entry, sector, mention or u.mention, s, e, role, False)
+
+    # people acting for their bodies
+    for u, verb, _pos in _person_units(text, units):
+        if not _in_speech(text, u.start):
+            add(u, _role(verb, text, _pos), mention=u.mention)
+    # meetings of leading groups, acting offices
+    for u in units:
+        if u.kind in ("group", "office"):
+            tail = text[u.end:u.end + 24]
+            meets = re.match(rf"(?:第[{_NUM}]+次)?(?:全体)?(?:会议|电视电话会议|全体会议|扩大会议)", tail)
+            if (meets or u.kind == "office" and _acts_after(text, u.end)[0]) and not _in_speech(text, u.start):
+                if _clause_start(text, u.start) >= u.start - 3 or text[u.start - 2:u.start] == "召开" or meets:
+                    add(u, "host")
+    # guidance: 在X（专家组）的指导下; membership added: 增补X为成员单位
+    for u in units:
+        if u.kind in ("body", "group", "office") and not _in_speech(text, u.start):
+            if text[u.start - 1:u.start] == "在" and re.match(r"[^，。；]{0,8}?的?(?:统一)?指导下", text[u.end:]):
+                add(u, "superior")
+            elif text[u.start - 2:u.start] == "增补" and text.startswith("为成员单位", u.end):
+                add(u, "member")
+    # lists of bodies that act
+    for group in _lists(units, text):
+        first, last = group[0], group[-1]
+        if any(u.kind in ("group", "office") for u in group):
             continue
-        role = _role(text, start, end)
-        if ent.label_ == "BLOC":
-            for member in gaz.blocs[ent.ent_id_]:
-                e = gaz.entries[member]
-                found.setdefault(e.name, _participant(e, ent.text, start, end, role))
+        if _in_speech(text, first.start):
             continue
-        entry = gaz.lookup(ent.text)
-        if entry is None:
+        pre = text[_clause_start(text, first.start):first.start]
+        if _PRE_BLOCK.search(pre):
             continue
-        entry = gaz.as_of(entry, doc.date)
-        if entry.kind == "jurisdiction":
-            m = dept_re.match(text, end)
-            if m:
-                dep = gaz.department(entry, m.group(1), doc.date)
-                if dep:
-                    name, sector = dep
-                    found.setdefault(name, _participant(entry, text[start:m.end()], start, m.end(), role,
-                                                        name, sector))
-                    continue
-        found.setdefault(entry.name, _participant(entry, ent.text, start, end, role))
-    return tuple(found.values())
+        j = last.ext_end
+        if text.startswith("”", j) and first.kind == "bloc":
+            j += 1
+        if text.startswith("等地", j) and len(group) >= 2:
+            etc_places = True
+        else:
+            etc_places = False
+        plural = _PLURAL.match(text, j)
+        lower = False
+        if plural and plural.end() > j:
+            lower = bool(_LOWER_UNITS.search(plural.group(0))) and all(
+                u.bodies[0][1].level == "provincial" for u in group if u.kind == "jurisdiction")
+            j = plural.end()
+        if text.startswith("的", j):
+            j += 1
+        nm = re.match(r"(?:有关|相关)?(?:市区|城市|市县|区县|地市)", text[j:])
+        if lower or nm:
+            continue  # 4省的10个城市, 上海、江苏、浙江的有关市区: the units only locate others
+        if _NON_GOV.match(text, j):
+            continue
+        dept_words = ""
+        dept_re = _dept_regex(gaz)
+        dm = re.match(r"(?:有关|相关)?(?:主管)?", text[j:])
+        k = j + (dm.end() if dm else 0)
+        if m := dept_re.match(text, k):
+            dept_words = m.group(1)
+            j = m.end()
+        elif m := re.match(r"(?:主管)?部门|" + _GOV_WORDS.pattern, text[k:]):
+            j = k + m.end()
+        if m := re.match(r"(?:有关)?(?:负责同志|负责人|代表)", text[j:]):
+            j += m.end()
+        if zone := re.match(rf"[{_CJK}]{{2,16}}(?:示范区|合作区)，?" + _ADV + r"(?:签署|签订|联合|共同)", text[j:]):
+            j += zone.end() - 2 - (2 if zone.group(0).endswith(("联合", "共同")) else 0)
+            j = text.rfind("，", last.ext_end, j + 4) + 1 or j
+        if j < len(text) and re.match(rf"[{_CJK}]", text[j]) and not _VERB.match(text, j) and \
+                not re.match(_ADV + r"(?:" + _VERB.pattern + ")", text[j:]) and not _DIRECTIVE.match(text, j):
+            continue  # a name inside a longer name (京津冀税务协查协作机制)
+        verb, partner, vpos = _acts_after(text, j)
+        if verb is None:
+            continue
+        n_bodies = sum(len(u.bodies) for u in group)
+        span = text[j:vpos + 8]
+        joint = (n_bodies >= 2 and (len(group) >= 2 or first.kind == "bloc")) or partner or bool(
+            _JOINT_VERB.match(verb.group(0))) or bool(re.search(r"合作|联防联控|协作|一体化|共同|联合", span)) or \
+            pre.endswith(("与", "同", "和", "增补", "援建", "帮扶", "支援", "由")) or bool(
+            re.search(r"，(?:组织|会同|牵头|联合|指导)", text[vpos:_sentence_bounds(text, vpos)[1]])) or (
+            re.match(r"印发|建立|设立|成立|批复|同意", verb.group(0)) and bool(_SYSTEM_DOC.search(text)))
+        if not joint:
+            continue
+        if etc_places and not partner and not _JOINT_VERB.match(verb.group(0)):
+            continue  # 河北、湖南、青海等地建立…: each on its own
+        role = _role(verb.group(0), text, vpos)
+        multi_dept = bool(dept_words) and bool(re.search(r"和|、", dept_words))
+        whole = first.kind == "bloc" and dept_words and not multi_dept
+        for u in group:
+            if u.qualifier:
+                continue
+            names = u.bodies
+            if dept_words and not multi_dept and u.kind in ("jurisdiction", "bloc") and not u.dept:
+                names = []
+                for name, entry, sector in u.bodies:
+                    dep = gaz.department(entry, dept_words, doc.date) if entry.kind == "jurisdiction" else None
+                    names.append((dep[0], entry, dep[1]) if dep else (name, entry, sector))
+            if whole:
+                add(u, role, names, text[u.start:j], u.start, j)
+            elif len(group) >= 2 and (g := _GOV_WORDS.search(u.mention)) and g.end() == len(u.mention):
+                add(u, role, names, u.mention[:g.start()], u.start, u.start + g.start())
+            else:
+                add(u, role, names)
+    # 三方/三地 acting with no named members: the bloc the document names
+    if not [f for f in found.values() if not f.headline]:
+        for m in re.finditer(r"(两|三|四|双)(方|地)(?:共同|联合|分别)?(?:签署|签订|发布|开展|推进|建立|启动)", text):
+            n = {"两": 2, "双": 2, "三": 3, "四": 4}[m.group(1)]
+            blocs = [u for u in units if u.kind == "bloc" and len(u.bodies) == n]
+            if blocs and not found:
+                add(blocs[0], "signatory" if "签" in m.group(0) else "member")
+    body_found = {k: f for k, f in found.items() if not f.headline}
+    if body_found:
+        found = body_found
+    return tuple(Participant(f.name, f.mention, f.start, f.end, f.entry.level, f.entry.region_code,
+                             f.entry.province if f.entry.level != "national" else "", f.sector, f.role)
+                 for f in sorted(found.values(), key=lambda f: f.start))
 
 
 def document(doc: Document, words: list[str], gazetteer_dir: Path | str,

