@@ -35,8 +35,8 @@ _NUM = "0-9０-９一二两三四五六七八九十百"
 
 # --- what follows a unit -------------------------------------------------------------------------------------
 _PLURAL = re.compile(
-    rf"(?:等)?(?:[{_NUM}]+个?|一市两省|三省一市|两省一市|双)?(?:省区市|省市区|省区|省市|省份|省|直辖市|市|地|方|部门|部委|单位|城市|县|区|"
-    r"地州|市县|市区|市（区）)|等")
+    rf"(?:等)?(?:一市两省|三省一市|两省一市|一市三省|(?:[{_NUM}]+个?|双)?(?:省区市|省市区|省区|省市|省份|省|直辖市|市|地|方|部门|部委|"
+    r"单位|城市|县|区|地州|市县|市区|市（区）))|等")
 _LOWER_UNITS = re.compile(r"城市|市县|县|地州|市区|市（区）|区县|地市|开发区")
 _GOV_WORDS = re.compile(r"(?:省|市|区|县|自治区)?(?:人民)?政府")
 _NON_GOV = re.compile(r"机场|企业|集团|公司|高校|大学|医院|银行|媒体|专家|学者|代表团|球队|运动员|游客|居民|群众|农民|商会|协会")
@@ -48,7 +48,7 @@ _ADV = (rf"(?:今天|今日|昨天|日前|近日|近期|目前|此前|已经|已
 _VERB = re.compile(
     r"签署|签订|签约|联合|共同|分别|达成|启动|开展|推动|推进|建立|形成|设立|成立|发布|印发|出台|制定|组织|牵头|主持|召开|举行|"
     r"举办|出席|参加|参与|批复|批示|作出|部署|召集|承办|主办|协办|结对|对口|援建|支援|帮扶|互派|互认|搭建|共建|实施|表决|通过|审议|"
-    r"决定|宣布|发言|讲话|致辞|同意|指导|减免|对|会同|联手|同|与|和|就|进行|推出|增补")
+    r"决定|宣布|发言|讲话|致辞|同意|指导|减免|对|会同|联手|就|进行|推出|增补")
 #: verbs that make even a single body a participant (a list of several bodies needs no such verb)
 _JOINT_VERB = re.compile(r"签署|签订|签约|联合|共同|牵头|主持|召集|主办|承办|协办|出席|参加|参与|批复|批示|组织|发言|讲话|致辞|"
                          r"结对|对口|援建|支援|帮扶|互派|会同|联手|增补|同期|同步|分别|携手|合作")
@@ -74,6 +74,8 @@ _NOT_INTERGOV = re.compile(
     r"(?:人大常委会|人民代表大会|人大)[^。]{0,20}第[^。]{1,8}次(?:全体)?会议|全国人大[^。]{0,10}会议[^。]{0,10}(?:举行|开幕|闭幕)|"
     r"政协[^。]{0,20}(?:协商|座谈会|会议|常委会)|纪念[^。]{0,40}(?:座谈会|大会)|会见|会谈|孔子学院|董事会")
 
+_COMMEMORATION = re.compile(r"纪念[^。，]{0,40}(?:座谈会|大会)[^。]{0,6}(?:举行|召开|由)")
+
 # --- named bodies found by pattern ----------------------------------------------------------------------------
 _LG = re.compile(r"领导小组")
 _LG_CUT = re.compile(r".*(?:召开|主持召开|主持|出席|参加|暨|举行|召集|的|在|由|任|是|为|组长|常委|委员)")
@@ -81,7 +83,7 @@ _JM_OFFICE = re.compile(r"联席会议办公室|联席办")
 _JM_NAME = re.compile(rf"([{_CJK}0-9]{{2,40}}?(?:联席会议|联席会))")
 _ZONE = re.compile(rf"([{_CJK}]{{2,4}}(?:新城|新区|开发区|高新区|示范区|试验区|合作区))(管委会|管理委员会)")
 _TITLE = re.compile(r"(副?总理|国务委员|委书记|书记|省长|市长|自治区主席|主席|部长|局长|署长|主任|副组长|组长|行政长官|厅长)")
-_PERSON_ACT = re.compile(rf"^[{_CJK}]{{2,4}}?(?:[{_NUM}]+(?:日|号)(?:上午|下午)?|今天|日前|近日|在[^，。]{{1,12}}?)*"
+_PERSON_ACT = re.compile(rf"[{_CJK}]{{2,4}}?(?:[{_NUM}]+(?:日|号)(?:上午|下午)?|今天|日前|近日|在[^，。]{{1,12}}?)*"
                          r"(主持|出席|参加|讲话|发言|作出[^。，]{0,4}批示|宣读|致辞|签署|召集)")
 _ABBR_SEQ = re.compile(r"[京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川黔滇藏陕甘青宁新港澳]{2,6}")
 
@@ -207,6 +209,8 @@ def _units(doc: Document, words: list[str], gaz: Gazetteer, nlp: Language) -> li
                                                                                "general")], "jurisdiction")
                         continue
                     prev.qualifier = True
+                if ent_text != entry.name and entry.name.startswith(ent_text) and text.startswith(entry.name, s):
+                    e, ent_text = s + len(entry.name), entry.name
                 units.append(_Unit(s, e, ent_text, [(gaz.full_name(entry), entry, "general")], "jurisdiction"))
             else:
                 ms = s - 2 if text[max(0, s - 2):s] == "中国" and not entry.name.startswith("中国") else s
@@ -220,7 +224,7 @@ def _units(doc: Document, words: list[str], gaz: Gazetteer, nlp: Language) -> li
     out: list[_Unit] = []
     for u in units:
         if out and u.start < out[-1].end:
-            if u.end - u.start > out[-1].end - out[-1].start and u.kind in ("group", "office"):
+            if u.end - u.start >= out[-1].end - out[-1].start and u.kind in ("group", "office"):
                 out[-1] = u
             continue
         out.append(u)
@@ -465,7 +469,7 @@ def participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
     text = doc.text
     head_end = _headline_end(doc)
     lead_a, lead_b = _sentence_bounds(text, head_end + 1 if head_end else 0)
-    if _NOT_INTERGOV.search(text[:head_end] + text[lead_a:lead_b]):
+    if _NOT_INTERGOV.search(text[:head_end] + text[lead_a:lead_b]) or _COMMEMORATION.search(text):
         return ()
     units = _units(doc, words, gaz, nlp)
     found: dict[str, _Found] = {}
@@ -544,6 +548,7 @@ def participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
             j += zone.end() - 2 - (2 if zone.group(0).endswith(("联合", "共同")) else 0)
             j = text.rfind("，", last.ext_end, j + 4) + 1 or j
         if j < len(text) and re.match(rf"[{_CJK}]", text[j]) and not _VERB.match(text, j) and \
+                not _PARTNER.match(text, j) and \
                 not re.match(_ADV + r"(?:" + _VERB.pattern + ")", text[j:]) and not _DIRECTIVE.match(text, j):
             continue  # a name inside a longer name (京津冀税务协查协作机制)
         verb, partner, vpos = _acts_after(text, j)
