@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import spacy
@@ -463,7 +463,23 @@ def _person_units(text: str, units: list[_Unit]) -> list[tuple[_Unit, str, int]]
 
 def participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
                  user_dictionary: Path | str | None = None) -> tuple[Participant, ...]:
-    """Find the participants of one document; offsets index into `doc.text`."""
+    """Find the participants of one document; offsets index into `doc.text`.
+
+    A headline that extraction joined to the body (the document's title followed directly by the body) is
+    analysed as its own line."""
+    text = doc.text
+    t = (doc.title or "").strip()
+    if t and len(t) <= 40 and text.startswith(t) and len(text) > len(t) and text[len(t)] != "\n":
+        cut = len(t)
+        view = replace(doc, text=text[:cut] + "\n" + text[cut:])
+        found = _participants(view, segment.words(view.text, user_dictionary), gazetteer_dir, user_dictionary)
+        return tuple(replace(p, start=p.start - (p.start > cut), end=p.end - (p.end > cut),
+                             mention=text[p.start - (p.start > cut):p.end - (p.end > cut)]) for p in found)
+    return _participants(doc, words, gazetteer_dir, user_dictionary)
+
+
+def _participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
+                  user_dictionary: Path | str | None) -> tuple[Participant, ...]:
     nlp = load_pipeline(gazetteer_dir, user_dictionary)
     gaz = load_gazetteer(gazetteer_dir)
     text = doc.text
