@@ -125,6 +125,9 @@ class Gazetteer:
             suffix = dep.provincial if provincial else dep.municipal
             if not suffix:
                 return base, dep.sector
+            if "{j}" not in suffix and re.search(r"(厅|局|委员会|委)$", sector_words):
+                # the text names the body itself (丰台区商务委): keep its type, written in full
+                return base + EXPANSIONS.get(sector_words, sector_words), dep.sector
             return suffix.format(j=base) if "{j}" in suffix else base + suffix, dep.sector
         return None
 
@@ -182,6 +185,20 @@ DEPARTMENTS: tuple[Department, ...] = (
     Department("legislature", r"人大常委会|人民代表大会常务委员会|人大", "人民代表大会常务委员会", "人民代表大会常务委员会"),
     Department("general", r"人民政府办公厅|政府办公厅|办公厅", "人民政府办公厅", "人民政府办公厅"),
 )
+
+
+#: Short department names written in full (the text's own body type is kept: 商务委 → 商务委员会, not 商务局).
+EXPANSIONS = {
+    "发改委": "发展和改革委员会", "发展改革委": "发展和改革委员会", "商务委": "商务委员会", "卫健委": "卫生健康委员会",
+    "卫生健康委": "卫生健康委员会", "卫生计生委": "卫生和计划生育委员会", "经信委": "经济和信息化委员会", "住建委": "住房和城乡建设委员会",
+    "交通委": "交通委员会", "教委": "教育委员会", "科委": "科学技术委员会", "农委": "农业委员会", "人社局": "人力资源和社会保障局",
+    "人社厅": "人力资源和社会保障厅", "人力资源社会保障厅": "人力资源和社会保障厅", "人力资源社会保障局": "人力资源和社会保障局",
+    "环保局": "环境保护局", "环保厅": "环境保护厅", "林草局": "林业和草原局", "市场监管局": "市场监督管理局", "住建局": "住房和城乡建设局",
+    "住建厅": "住房和城乡建设厅", "住房城乡建设厅": "住房和城乡建设厅", "住房城乡建设局": "住房和城乡建设局", "文旅厅": "文化和旅游厅",
+    "文旅局": "文化和旅游局", "工信厅": "工业和信息化厅", "工信局": "工业和信息化局", "经信厅": "经济和信息化厅", "科技厅": "科学技术厅",
+    "科技局": "科学技术局", "医保局": "医疗保障局", "安监局": "安全生产监督管理局", "工商局": "工商行政管理局", "质监局": "质量技术监督局",
+    "旅游委": "旅游发展委员会", "交通厅": "交通运输厅", "高院": "高级人民法院",
+}
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
