@@ -208,28 +208,47 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False, config: Con
 
 
 @app.command("export")
-def export_cmd(out: Annotated[Path, typer.Option("--out", "-o")] = Path("out"), config: ConfigOpt = None) -> None:
-    """Export the tables of the corpus store to a folder."""
+def export_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="folder for the tables")] = Path("out"),
+               formats: Annotated[Optional[str], typer.Option(
+                   "--format", "-f", help="comma-separated: csv,xlsx,parquet,dta (default: export.formats)")] = None,
+               config: ConfigOpt = None) -> None:
+    """Export the tables of the corpus store, with codebook, network and manifest, to a folder."""
     from pipeline.errors import PipelineError
-    from pipeline.store import Store
+    from pipeline.settings import ExportFormat
 
     settings = _settings(config)
-    from flows.mine import code_version, store_path
-    from pipeline import export as ex
-    from pipeline import process
-    from pipeline.gazetteer import load_gazetteer
+    chosen = None
+    if formats:
+        names = [f.strip() for f in formats.split(",") if f.strip()]
+        allowed = [f.value for f in ExportFormat]
+        bad = [f for f in names if f not in allowed]
+        if bad:
+            typer.echo(f"error: --format {', '.join(bad)}: expected some of {', '.join(allowed)}", err=True)
+            raise typer.Exit(2)
+        chosen = names
+    from flows.publish import export_flow
 
     try:
-        with Store(store_path(settings), read_only=True) as store:
-            inputs = [{"path": p, "sha256": s} for p, s in store.con.execute(
-                "SELECT path, min(doc_id) FROM sources GROUP BY path ORDER BY path").fetchall()]
-            manifest = {"inputs": inputs, "code_version": code_version(), "config_hash": settings.hash,
-                        "gazetteer_version": load_gazetteer(settings.path(settings.tag.gazetteer)).version,
-                        "stage_versions": process.stage_versions(settings)}
-            counts = ex.export(store, out, manifest, tuple(f.value for f in settings.export.formats))
+        summary = export_flow(out=str(out), formats=chosen, settings=settings)
     except PipelineError as exc:
         _fail(exc)
-    typer.echo(f"tables: {out}/ ({', '.join(f'{k} {v}' for k, v in counts.items())})")
+    typer.echo(f"tables: {out}/ ({', '.join(f'{k} {v}' for k, v in summary['tables'].items())})")
+
+
+@app.command()
+def report(out: Annotated[Path, typer.Option("--out", "-o", help="folder for report.html")] = Path("out"),
+           config: ConfigOpt = None) -> None:
+    """Write report.html (charts and the evidence browser) for the corpus store."""
+    from pipeline.errors import PipelineError
+
+    settings = _settings(config)
+    from flows.publish import report_flow
+
+    try:
+        summary = report_flow(out=str(out), settings=settings)
+    except PipelineError as exc:
+        _fail(exc)
+    typer.echo(f"report: {summary['report']}")
 
 
 def main() -> None:  # pragma: no cover - console entry

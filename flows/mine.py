@@ -24,6 +24,8 @@ from pipeline.gazetteer import load_gazetteer
 from pipeline.records import Source
 from pipeline.segment import write_user_dictionary
 from pipeline.settings import RunnerKind, Settings, read_settings
+from flows.progress import Progress
+from flows.publish import publish_artifacts, report_task
 from pipeline.store import RawStore, Store
 
 log = logging.getLogger(__name__)
@@ -119,11 +121,10 @@ def fit_topics(settings: Settings, store: Store) -> dict[str, Any]:
 
 @task(name="export", cache_policy=NONE)
 def export_tables(settings: Settings, store: Store, out: Path, inputs: list[dict[str, str]]) -> dict[str, int]:
-    manifest = {"inputs": inputs, "code_version": code_version(), "config_hash": settings.hash,
-                "gazetteer_version": load_gazetteer(settings.path(settings.tag.gazetteer)).version,
-                "stage_versions": process.stage_versions(settings)}
-    formats = tuple(f.value for f in settings.export.formats)
-    return export_stage.export(store, out, manifest, formats)
+    """Export every table of the store (the manifest lists every input the store was made from)."""
+    from flows.publish import write_exports
+
+    return write_exports(settings, store, out)
 
 
 def code_version() -> str:
@@ -176,14 +177,17 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
         processed = quarantined = 0
         futures = [process_batch.submit(b, settings) for b in
                    _batches(p.todo, settings.runner.batch_size, settings.runner.workers)]
-        for fut in as_completed(futures):
-            for o in fut.result():
-                if o.document is None:
-                    quarantined += 1
-                    store.quarantine(o.source.doc_id, o.source.path, o.reason, o.stage, o.source.record)
-                else:
-                    processed += 1
-                    store.write_document(o.document, o.tokens, o.tagged, versions)
+        with Progress(len(p.todo)) as bar:
+            for fut in as_completed(futures):
+                outcomes = fut.result()
+                for o in outcomes:
+                    if o.document is None:
+                        quarantined += 1
+                        store.quarantine(o.source.doc_id, o.source.path, o.reason, o.stage, o.source.record)
+                    else:
+                        processed += 1
+                        store.write_document(o.document, o.tokens, o.tagged, versions)
+                bar.advance(len(outcomes))
         t_docs = time.perf_counter()
         topics_summary: dict[str, Any] = {"fitted": False, "reason": "disabled"}
         if settings.topics.enabled and (processed or store.current_fit() is None):
@@ -191,13 +195,16 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
         elif store.current_fit():
             topics_summary = {"fitted": True, "fit_id": store.current_fit(), "reused": True}
         counts = export_tables(settings, store, Path(out), p.inputs) if out else {}
+        report = report_task(settings, store, Path(out)) if out and settings.export.report else None
         summary = {
             "inputs": len(p.inputs), "new_documents": processed, "already_known": p.known,
             "quarantined_now": quarantined + len(p.quarantined), "documents": store.count("documents"),
             "quarantined_total": len(store.quarantined()), "participants": store.count("participants"),
             "topics": topics_summary, "out": str(out) if out else None, "tables": counts,
             "seconds": {"documents": round(t_docs - t0, 2), "total": round(time.perf_counter() - t0, 2)},
+            "report": str(report) if report else None,
         }
+    publish_artifacts(summary, report)
     return summary
 
 

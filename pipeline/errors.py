@@ -24,3 +24,7 @@ class StoreError(PipelineError):
 
 class TopicError(PipelineError):
     """A topic model cannot be fitted or applied (too few documents, unknown fit)."""
+
+
+class ExportError(PipelineError):
+    """The tables cannot be exported: a value does not fit its column's type, a file cannot be written."""

@@ -1,40 +1,133 @@
-"""Export the corpus store as research tables (CSV with BOM first; other formats by `formats`) and a manifest.
+"""Export the corpus store as research tables: CSV (UTF-8 with BOM), one XLSX workbook, Parquet, Stata 118 .dta,
+the participant network as GraphML, a codebook generated from the schema below, and a manifest.
 
-Same store contents give byte-identical files: rows are sorted by their keys and no timestamp is written into
-a data file (the manifest keeps the export time in one field)."""
+`TABLES` is the one schema: every table's columns, their types, meanings and allowed values. The writers, the
+codebook (codebook.md, codebook.csv) and the report all read it, so the documentation cannot drift from the files.
+
+Same store contents and settings give byte-identical files: rows are sorted by their keys, no timestamp is written
+into a data file (XLSX core properties and zip entry times, the .dta header time stamp and Parquet metadata are
+fixed), and the manifest keeps the export time in its one `exported_at` field."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import hashlib
+import io
 import json
 import logging
-from dataclasses import dataclass
+import os
+import re
+import tempfile
+import warnings
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from pipeline.errors import ExportError
+from pipeline.records import DOC_CLASSES, INSTITUTIONS, LEVELS, PAGE_METHODS, PAGE_QUALITIES, ROLES, SECTORS
+from pipeline.settings import ExportFormat, ExportSettings
 from pipeline.store import Store
 
 log = logging.getLogger(__name__)
 
 CODEBOOK_VERSION = "1"
 
+#: Column types. `category` is one value of `values` (coded 1…n with value labels in Stata); `set` is a
+#: ';'-separated subset of `values`.
+TYPES = ("string", "category", "set", "integer", "float", "boolean", "date")
+#: Excel's limits: characters in a cell, rows in a sheet.
+XLSX_MAX_CHARS = 32_767
+XLSX_MAX_ROWS = 1_048_576
+#: Stata strings longer than this many bytes are written as strL.
+STATA_MAX_STR = 2045
+#: The fixed .dta header time stamp (the export time is in manifest.json).
+STATA_TIME_STAMP = dt.datetime(1970, 1, 1)
+#: Stata and Mata reserved words (pandas refuses them as variable names); such columns get a trailing "_".
+_STATA_RESERVED = frozenset("""aggregate array boolean break byte case catch class colvector complex const continue
+default delegate delete do double else eltypedef end enum explicit export external float for friend function global
+goto if inline int local long NULL pragma protected quad rowvector short typedef typename virtual _all _N _skip _b
+_pi str# in _pred strL _coef _rc using _cons _se with _n""".split())
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+#: Allowed values of coded columns, by column name, wherever the column appears (the code's own constants).
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "doc_class": DOC_CLASSES,
+    "level": LEVELS,
+    "role": ROLES,
+    "sector": SECTORS,
+    "extraction": ("text", "ocr", "mixed", "none"),
+    "method": PAGE_METHODS,
+    "quality": PAGE_QUALITIES,
+    "group_type": ("period", "region", "level", "series"),
+}
+#: Meanings of coded values, used for Stata value labels and the codebook.
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "doc_class": {"joint_meeting": "联席会议", "joint_meeting_system_document": "联席会议制度文件",
+                  "joint_meeting_office_activity": "联席会议办公室活动", "coordination_meeting_other": "其他协调会议",
+                  "cooperation_agreement_or_mechanism": "合作协议或机制", "joint_meeting_international": "国际联席会议",
+                  "other": "其他"},
+    "level": {"national": "国家", "provincial": "省级", "prefectural": "地级", "county": "县级", "township": "乡镇"},
+    "role": {"host": "主办", "chair": "主持", "member": "成员", "signatory": "签署", "superior": "上级指导"},
+    "depth": {"1": "信息交流 information exchange", "2": "协商协调 consultation and coordination",
+              "3": "共同协议或规划 joint agreement or planning", "4": "联合实施 joint implementation"},
+}
+_BOOL_LABELS = {0: "否 no", 1: "是 yes"}
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """One exported column. `values` are the allowed values ('; '-separated, or a tuple); `label` is the short
+    variable label for Stata (≤ 80 characters; the start of `meaning` when empty); `xlsx=False` keeps a long-text
+    column out of the workbook (it stays in CSV and Parquet)."""
+
     name: str
-    type: str  # string, integer, float, boolean, date
+    type: str  # one of TYPES
     meaning: str
-    values: str = ""
+    values: str | tuple[str, ...] = ""
+    label: str = ""
+    xlsx: bool = True
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        if isinstance(self.values, tuple):
+            return self.values
+        if self.values:
+            return tuple(v.strip() for v in self.values.split(";") if v.strip())
+        return CATEGORIES.get(self.name, ()) if self.type in ("string", "category") else ()
+
+    @property
+    def coded(self) -> bool:
+        """True if the column is one value of a fixed list: Stata gets integer codes with value labels."""
+        return self.type == "category" or (self.type == "string" and self.name in CATEGORIES)
+
+    @property
+    def stata_name(self) -> str:
+        return f"{self.name}_" if self.name in _STATA_RESERVED else self.name
+
+    @property
+    def stata_label(self) -> str:
+        text = self.label or self.meaning
+        return text if len(text) <= 80 else text[:79] + "…"
 
 
 @dataclass(frozen=True, slots=True)
 class TableSpec:
+    """One exported table: its columns, the SQL over the store that makes it (`$fit` = the current topic fit),
+    its sort key, and — for tables made from other tables instead of SQL — `derive(frames)`."""
+
     name: str
     meaning: str
     columns: tuple[Column, ...]
     sql: str
     key: tuple[str, ...]
+    derive: Callable[[Mapping[str, pd.DataFrame]], pd.DataFrame] | None = field(default=None, compare=False)
 
 
 def _list(col: str) -> str:
@@ -43,19 +136,20 @@ def _list(col: str) -> str:
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec("documents", "One row per document in the corpus store, and one per quarantined input.", (
-        Column("doc_id", "string", "SHA-256 of the document's bytes (JSON Lines record: of its canonical JSON)"),
-        Column("source", "string", "path or URL the document came from"),
-        Column("external_id", "string", "the id a JSON Lines record carried"),
-        Column("title", "string", "title"),
-        Column("date", "date", "document date (ISO), from the record or the text"),
-        Column("doc_class", "string", "CODEBOOK §1 class", "joint_meeting; joint_meeting_system_document; "
-               "joint_meeting_office_activity; coordination_meeting_other; cooperation_agreement_or_mechanism; "
-               "joint_meeting_international; other"),
-        Column("pages", "integer", "number of pages"),
-        Column("chars", "integer", "characters of normalised text"),
-        Column("extraction", "string", "how the text was got", "text; ocr; mixed; none"),
-        Column("quarantined", "boolean", "true if the input could not be processed (see reason)"),
-        Column("reason", "string", "why the input was quarantined"),
+        Column("doc_id", "string", "SHA-256 of the document's bytes (JSON Lines record: of its canonical JSON)",
+               label="文档ID document id (SHA-256)"),
+        Column("source", "string", "path or URL the document came from", label="来源 source path or URL"),
+        Column("external_id", "string", "the id a JSON Lines record carried", label="外部ID external id"),
+        Column("title", "string", "title", label="标题 title"),
+        Column("date", "date", "document date (ISO), from the record or the text", label="日期 document date"),
+        Column("doc_class", "category", "CODEBOOK §1 class", label="文档类别 document class (CODEBOOK §1)"),
+        Column("pages", "integer", "number of pages", label="页数 pages"),
+        Column("chars", "integer", "characters of normalised text", label="字数 characters of text"),
+        Column("extraction", "category", "how the text was got: text layer, OCR, both, or none",
+               label="提取方式 text extraction"),
+        Column("quarantined", "boolean", "true if the input could not be processed (see reason)",
+               label="隔离 quarantined"),
+        Column("reason", "string", "why the input was quarantined", label="隔离原因 reason for quarantine"),
     ), """
         SELECT d.doc_id, d.source, d.external_id, d.title, d.date, c.doc_class, d.pages, d.chars, d.extraction,
                false AS quarantined, NULL AS reason
@@ -64,17 +158,32 @@ TABLES: tuple[TableSpec, ...] = (
         SELECT q.sha256, q.file, NULL, NULL, NULL, NULL, NULL, NULL, NULL, true, q.reason
         FROM quarantine q WHERE q.sha256 NOT IN (SELECT doc_id FROM documents)
     """, ("doc_id", "source")),
+    TableSpec("pages", "One row per page of each document: how its text was got and how good it is. The text "
+              "column is exported only when export.include_page_text is true.", (
+        Column("doc_id", "string", "document", label="文档ID document id"),
+        Column("n", "integer", "page number, from 1", label="页码 page number"),
+        Column("method", "category", "how the page's text was got", label="提取方式 text method"),
+        Column("quality", "category", "verdict on the page's text", label="质量 text quality"),
+        Column("chars", "integer", "characters of the page's text", label="字数 characters"),
+        Column("text", "string", "the page's text (only with export.include_page_text; not in tables.xlsx, "
+               "whose cells hold at most 32,767 characters: read it from pages.parquet or pages.csv)",
+               label="页面文本 page text", xlsx=False),
+    ), "SELECT doc_id, n, method, quality, length(text) AS chars, text FROM pages", ("doc_id", "n")),
     TableSpec("participants", "One row per (document, participant), CODEBOOK §2.", (
-        Column("doc_id", "string", "document"),
-        Column("name", "string", "normalised full official name as of the document date"),
-        Column("mention", "string", "the exact text that supports it"),
-        Column("start", "integer", "character offset of the mention in the document text"),
-        Column("end", "integer", "end offset (exclusive)"),
-        Column("level", "string", "administrative level", "national; provincial; prefectural; county; township"),
-        Column("region_code", "string", "GB/T 2260 code; 000000 for national bodies"),
-        Column("province", "string", "provincial unit the body belongs to; empty for national bodies"),
-        Column("sector", "string", "functional field (CODEBOOK §2)"),
-        Column("role", "string", "role in the meeting", "host; chair; member; signatory; superior"),
+        Column("doc_id", "string", "document", label="文档ID document id"),
+        Column("name", "string", "normalised full official name as of the document date",
+               label="参与主体 participant (official name)"),
+        Column("mention", "string", "the exact text that supports it", label="原文提及 mention in the text"),
+        Column("start", "integer", "character offset of the mention in the document text (from 0)",
+               label="起始位置 start offset"),
+        Column("end", "integer", "end offset (exclusive)", label="结束位置 end offset (exclusive)"),
+        Column("level", "category", "administrative level", label="行政级别 administrative level"),
+        Column("region_code", "string", "GB/T 2260 code; 000000 for national bodies",
+               label="行政区划代码 GB/T 2260 code"),
+        Column("province", "string", "provincial unit the body belongs to; empty for national bodies",
+               label="所属省份 province"),
+        Column("sector", "category", "functional field (CODEBOOK §2)", label="职能领域 sector"),
+        Column("role", "category", "role in the meeting", label="角色 role in the meeting"),
     ), 'SELECT doc_id, name, mention, start, "end", level, region_code, province, sector, role FROM participants',
         ("doc_id", "start", "name")),
     TableSpec("collaboration", "One row per document: the codes of CODEBOOK §3 and their evidence.", (
@@ -132,66 +241,524 @@ TABLES: tuple[TableSpec, ...] = (
         FROM m GROUP BY m.meeting_id
     """, ("meeting_id",)),
     TableSpec("topics", "Topics of the current fit.", (
-        Column("fit_id", "string", "topic fit (models/<fit_id>/)"),
-        Column("topic_id", "integer", "topic number"),
-        Column("label", "string", "label (seed label or top three words)"),
-        Column("top_terms", "string", "the 20 top words, space-separated, best first"),
+        Column("fit_id", "string", "topic fit (models/<fit_id>/)", label="主题模型 topic fit"),
+        Column("topic_id", "integer", "topic number", label="主题编号 topic"),
+        Column("label", "string", "label (seed label or top three words)", label="主题标签 topic label"),
+        Column("top_terms", "string", "the 20 top words, space-separated, best first", label="主题词 top words"),
     ), "SELECT fit_id, topic_id, label, top_terms FROM topics WHERE fit_id = $fit", ("topic_id",)),
     TableSpec("topic_terms_by_period", "Top words of each topic by period.", (
-        Column("fit_id", "string", "topic fit"), Column("topic_id", "integer", "topic"),
-        Column("period", "string", "period (year)"), Column("rank", "integer", "1 = best"),
-        Column("term", "string", "word"), Column("weight", "float", "weight of the word in the topic that period"),
+        Column("fit_id", "string", "topic fit", label="主题模型 topic fit"),
+        Column("topic_id", "integer", "topic", label="主题编号 topic"),
+        Column("period", "string", "period (year)", label="时期 period"),
+        Column("rank", "integer", "1 = best", label="排名 rank"),
+        Column("term", "string", "word", label="词 term"),
+        Column("weight", "float", "weight of the word in the topic that period", label="权重 weight"),
     ), "SELECT fit_id, topic_id, period, rank, term, weight FROM topic_terms_by_period WHERE fit_id = $fit",
         ("topic_id", "period", "rank")),
     TableSpec("doc_topics", "Topic weights of each document (weights below 0.01 omitted).", (
-        Column("fit_id", "string", "topic fit"), Column("doc_id", "string", "document"),
-        Column("topic_id", "integer", "topic"), Column("weight", "float", "share of the document"),
+        Column("fit_id", "string", "topic fit", label="主题模型 topic fit"),
+        Column("doc_id", "string", "document", label="文档ID document id"),
+        Column("topic_id", "integer", "topic", label="主题编号 topic"),
+        Column("weight", "float", "share of the document", label="主题占比 topic share of the document"),
     ), "SELECT fit_id, doc_id, topic_id, weight FROM doc_topics WHERE fit_id = $fit", ("doc_id", "topic_id")),
     TableSpec("topic_prevalence", "Mean topic share per group, with bootstrap 95% intervals.", (
-        Column("fit_id", "string", "topic fit"), Column("topic_id", "integer", "topic"),
-        Column("group_type", "string", "what the groups are", "period; region; level; series"),
-        Column("group", "string", "the group"), Column("share", "float", "mean share of the topic"),
-        Column("ci_low", "float", "2.5th percentile of the bootstrap"),
-        Column("ci_high", "float", "97.5th percentile of the bootstrap"),
-        Column("n_docs", "integer", "documents in the group"),
+        Column("fit_id", "string", "topic fit", label="主题模型 topic fit"),
+        Column("topic_id", "integer", "topic", label="主题编号 topic"),
+        Column("group_type", "category", "what the groups are", label="分组类型 group type"),
+        Column("group", "string", "the group (a period, province, level or series)", label="分组 group"),
+        Column("share", "float", "mean share of the topic", label="平均占比 mean share"),
+        Column("ci_low", "float", "2.5th percentile of the bootstrap", label="95%置信下限 CI low"),
+        Column("ci_high", "float", "97.5th percentile of the bootstrap", label="95%置信上限 CI high"),
+        Column("n_docs", "integer", "documents in the group", label="文档数 documents"),
     ), 'SELECT fit_id, topic_id, group_type, "group", share, ci_low, ci_high, n_docs FROM topic_prevalence '
        'WHERE fit_id = $fit', ("group_type", "group", "topic_id")),
+    TableSpec("edges", "The participant co-occurrence network: one row per pair of participants and year, weighted "
+              "by the meetings (rows of `meetings`) in which both took part. network.graphml holds the same network "
+              "summed over years, for Gephi or networkx.", (
+        Column("source", "string", "participant (the alphabetically first of the pair)", label="参与主体甲 source"),
+        Column("target", "string", "participant (the other one)", label="参与主体乙 target"),
+        Column("year", "integer", "year of the meetings: of meeting_date, else of the earliest document date; "
+               "empty when neither is known", label="年份 year"),
+        Column("weight", "integer", "meetings in which both took part that year", label="共同会议数 meetings"),
+        Column("meeting_ids", "set", "those meetings (meetings.meeting_id), ';'-separated",
+               label="会议ID meeting ids"),
+    ), "", ("source", "target", "year"), derive=lambda frames: edges(frames)),
 )
 
 
-def table(store: Store, spec: TableSpec, fit_id: str | None) -> pd.DataFrame:
-    """One export table from the store, sorted by its key."""
-    sql = spec.sql.replace("$fit", "?")
-    params = [fit_id] * spec.sql.count("$fit")
-    df = store.frame(sql, params)
-    df = df[[c.name for c in spec.columns]]
+def spec(name: str) -> TableSpec:
+    """The spec of one table, by name."""
+    for s in TABLES:
+        if s.name == name:
+            return s
+    raise ExportError(f"no export table named {name!r}; expected one of {', '.join(s.name for s in TABLES)}")
+
+
+def columns(spec_: TableSpec, settings: ExportSettings) -> tuple[Column, ...]:
+    """The columns a table is exported with under these settings (page text only when asked for)."""
+    if spec_.name == "pages" and not settings.include_page_text:
+        return tuple(c for c in spec_.columns if c.name != "text")
+    return spec_.columns
+
+
+# -- building the tables ---------------------------------------------------------------------------------------
+def table(store: Store, spec_: TableSpec, fit_id: str | None, frames: Mapping[str, pd.DataFrame] | None = None,
+          settings: ExportSettings | None = None) -> pd.DataFrame:
+    """One export table, typed by its spec and sorted by its key."""
+    cols = columns(spec_, settings or ExportSettings())
+    if spec_.derive is not None:
+        df = spec_.derive(frames or {})
+    else:
+        sql = spec_.sql.replace("$fit", "?")
+        df = store.frame(sql, [fit_id] * spec_.sql.count("$fit"))
+    missing = [c.name for c in cols if c.name not in df.columns]
+    if missing:
+        raise ExportError(f"table {spec_.name}: its query gives no column {', '.join(missing)}; the spec in "
+                          f"pipeline/export.py and the query disagree")
+    df = typed(df[[c.name for c in cols]], cols)
     if len(df):
-        df = df.sort_values(list(spec.key), kind="mergesort", na_position="last").reset_index(drop=True)
+        df = df.sort_values(list(spec_.key), kind="mergesort", na_position="last").reset_index(drop=True)
     return df
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """CSV in UTF-8 with BOM (Excel shows Chinese), LF line ends."""
-    df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
-
-
-def tables(store: Store) -> dict[str, pd.DataFrame]:
+def tables(store: Store, settings: ExportSettings | None = None) -> dict[str, pd.DataFrame]:
+    """Every export table, in the order of TABLES (derived tables see the ones before them)."""
     fit_id = store.current_fit()
-    return {spec.name: table(store, spec, fit_id) for spec in TABLES}
+    frames: dict[str, pd.DataFrame] = {}
+    for s in TABLES:
+        frames[s.name] = table(store, s, fit_id, frames, settings)
+    return frames
 
 
-def export(store: Store, out: Path, manifest: dict[str, Any], formats: tuple[str, ...] = ("csv",)) -> dict[str, int]:
-    """Write every table in each format to `out`, and manifest.json; return the row counts."""
+def typed(df: pd.DataFrame, cols: Iterable[Column]) -> pd.DataFrame:
+    """Give each column the pandas dtype of its type: nullable Int64/boolean, float64, text, and ISO dates as
+    `datetime.date` objects (a value that is not a full YYYY-MM-DD date is an error naming it)."""
+    out = {}
+    for c in cols:
+        s = df[c.name]
+        if c.type == "integer":
+            out[c.name] = pd.to_numeric(s).astype("Int64")
+        elif c.type == "float":
+            out[c.name] = pd.to_numeric(s).astype("float64")
+        elif c.type == "boolean":
+            out[c.name] = s.astype("boolean")
+        elif c.type == "date":
+            out[c.name] = s.map(lambda v, c=c: _date(v, c.name)).astype(object)
+        else:
+            out[c.name] = s.map(lambda v: None if _isna(v) else str(v)).astype(object)
+    return pd.DataFrame(out, index=df.index)
+
+
+def _isna(v: Any) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+
+
+def _date(v: Any, name: str) -> dt.date | None:
+    if _isna(v) or v == "":
+        return None
+    if isinstance(v, dt.date):
+        return v if not isinstance(v, dt.datetime) else v.date()
+    try:
+        return dt.date.fromisoformat(str(v)[:10])
+    except ValueError as exc:
+        raise ExportError(f"column {name}: {v!r} is not an ISO date (YYYY-MM-DD)") from exc
+
+
+# -- the network -----------------------------------------------------------------------------------------------
+def meeting_members(frames: Mapping[str, pd.DataFrame]) -> list[tuple[str, int | None, list[str]]]:
+    """(meeting_id, year, sorted distinct participant names) of every meeting."""
+    meetings = frames.get("meetings")
+    if meetings is None or not len(meetings):
+        return []
+    names_of: dict[str, set[str]] = defaultdict(set)
+    parts = frames.get("participants")
+    if parts is not None:
+        for doc_id, name in zip(parts["doc_id"], parts["name"]):
+            if name:
+                names_of[doc_id].add(name)
+    date_of: dict[str, dt.date] = {}
+    docs = frames.get("documents")
+    if docs is not None:
+        date_of = {d: v for d, v in zip(docs["doc_id"], docs["date"]) if v is not None}
+    out = []
+    for mid, mdate, doc_ids in zip(meetings["meeting_id"], meetings["meeting_date"], meetings["doc_ids"]):
+        ids = [d for d in (doc_ids or "").split(";") if d]
+        year = mdate.year if mdate is not None else None
+        if year is None:
+            dates = [date_of[d] for d in ids if d in date_of]
+            year = min(dates).year if dates else None
+        members = sorted(set().union(*(names_of[d] for d in ids))) if ids else []
+        out.append((mid, year, members))
+    return out
+
+
+def edges(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Co-occurrence edges: two participants of the same meeting, one row per (pair, year), weighted by meetings."""
+    pairs: dict[tuple[str, str, int | None], list[str]] = defaultdict(list)
+    for mid, year, members in meeting_members(frames):
+        for a, b in combinations(members, 2):
+            pairs[(a, b, year)].append(mid)
+    rows = [(a, b, y, len(m), ";".join(sorted(m))) for (a, b, y), m in pairs.items()]
+    return pd.DataFrame(rows, columns=["source", "target", "year", "weight", "meeting_ids"])
+
+
+def network(frames: Mapping[str, pd.DataFrame]):  # noqa: ANN201 - networkx.Graph
+    """The participant network summed over years: nodes carry level, province, region code, sector and the
+    meetings and documents they appear in; edges carry weight (meetings together), first and last year and the
+    weight by year ("2019:2;2020:1")."""
+    import networkx as nx
+
+    g = nx.Graph(name="participant co-occurrence in joint meetings")
+    parts = frames["participants"]
+    meetings_of: Counter[str] = Counter()
+    for _mid, _year, members in meeting_members(frames):
+        meetings_of.update(members)
+    if len(parts):
+        first = parts.drop_duplicates("name").sort_values("name", kind="mergesort")
+        docs_of = parts.groupby("name")["doc_id"].nunique()
+        for r in first.itertuples(index=False):
+            g.add_node(r.name, label=r.name, level=r.level or "", province=r.province or "",
+                       region_code=r.region_code or "", sector=r.sector or "",
+                       meetings=int(meetings_of.get(r.name, 0)), documents=int(docs_of[r.name]))
+    e = frames["edges"]
+    if len(e):
+        for (a, b), grp in e.groupby(["source", "target"], sort=True):
+            years = [int(y) for y in grp["year"].dropna()]
+            by_year = ";".join(f"{'' if pd.isna(y) else int(y)}:{int(w)}" for y, w in zip(grp["year"], grp["weight"]))
+            g.add_edge(a, b, weight=int(grp["weight"].sum()), first_year=min(years) if years else -1,
+                       last_year=max(years) if years else -1, weight_by_year=by_year)
+    return g
+
+
+def write_graphml(frames: Mapping[str, pd.DataFrame], path: Path) -> None:
+    """network.graphml (for Gephi and networkx): nodes in name order, edges in pair order."""
+    import networkx as nx
+
+    buf = io.BytesIO()
+    nx.write_graphml(network(frames), buf, encoding="utf-8", prettyprint=True)
+    write_bytes(path, buf.getvalue())
+
+
+# -- writers ---------------------------------------------------------------------------------------------------
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write a file atomically (a reader never sees half a file)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """CSV in UTF-8 with BOM (Excel on a Chinese-locale machine shows it), LF line ends, empty for missing."""
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    write_bytes(path, b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8"))
+
+
+def write_parquet(df: pd.DataFrame, cols: tuple[Column, ...], path: Path, table_meaning: str) -> None:
+    """Parquet with explicit Arrow types; each field carries its meaning as metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = {"string": pa.string(), "category": pa.string(), "set": pa.string(), "integer": pa.int64(),
+             "float": pa.float64(), "boolean": pa.bool_(), "date": pa.date32()}
+    schema = pa.schema([pa.field(c.name, arrow[c.type], nullable=True,
+                                 metadata={"meaning": c.meaning, "type": c.type}) for c in cols],
+                       metadata={"table": path.stem, "meaning": table_meaning, "codebook_version": CODEBOOK_VERSION})
+    arrays = []
+    for c in cols:
+        s = df[c.name]
+        values = [None if _isna(v) else v for v in s.tolist()]
+        if c.type in ("integer",):
+            values = [None if v is None else int(v) for v in values]
+        elif c.type == "boolean":
+            values = [None if v is None else bool(v) for v in values]
+        elif c.type == "float":
+            values = [None if v is None else float(v) for v in values]
+        arrays.append(pa.array(values, type=arrow[c.type]))
+    t = pa.Table.from_arrays(arrays, schema=schema)
+    buf = pa.BufferOutputStream()
+    pq.write_table(t, buf, compression="zstd", write_statistics=True, store_schema=True)
+    write_bytes(path, buf.getvalue().to_pybytes())
+
+
+def _xlsx_text(v: str, where: str, cut: Counter[str]) -> str:
+    v = _CONTROL.sub("", v)
+    if len(v) > XLSX_MAX_CHARS:
+        cut[where] += 1
+        note = f" …[cut at {XLSX_MAX_CHARS} characters of {len(v)}: the full text is in the .parquet and .csv]"
+        v = v[:XLSX_MAX_CHARS - len(note)] + note
+    return v
+
+
+def write_xlsx(frames: Mapping[str, pd.DataFrame], settings: ExportSettings, path: Path) -> dict[str, int]:
+    """One workbook, a README sheet then a sheet per table. Control characters are stripped; long-text columns
+    (xlsx=False) are left out and a longer cell is cut with a note saying so; a table with more rows than Excel
+    holds is left to the other formats. Returns the number of cut cells by "table.column"."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+    cut: Counter[str] = Counter()
+    readme = wb.create_sheet("README")
+    readme.append(["Joint Meeting Miner export: one sheet per table; codebook.md / codebook.csv describe every "
+                   "column. Cells are limited to 32,767 characters: long texts are in the .parquet and .csv files."])
+    readme.append(["table", "rows", "meaning", "in this workbook"])
+    sheets = []
+    for s in TABLES:
+        df = frames[s.name]
+        cols = [c for c in columns(s, settings) if c.xlsx]
+        left_out = [c.name for c in columns(s, settings) if not c.xlsx]
+        fits = len(df) < XLSX_MAX_ROWS
+        note = "yes" if fits else f"no: {len(df)} rows is more than Excel's {XLSX_MAX_ROWS - 1}; see {s.name}.parquet"
+        if fits and left_out:
+            note += f" (without {', '.join(left_out)}: see {s.name}.parquet)"
+        readme.append([s.name, len(df), s.meaning, note])
+        if fits:
+            sheets.append((s, cols, df))
+    for s, cols, df in sheets:
+        ws = wb.create_sheet(s.name[:31])
+        ws.freeze_panes = "A2"
+        for i, c in enumerate(cols):
+            ws.column_dimensions[_col_letter(i)].width = min(60, max(10, len(c.name) + 2))
+        header = []
+        for c in cols:
+            cell = WriteOnlyCell(ws, value=c.name)
+            cell.font = bold
+            header.append(cell)
+        ws.append(header)
+        for row in df[[c.name for c in cols]].itertuples(index=False, name=None):
+            out = []
+            for c, v in zip(cols, row):
+                if _isna(v):
+                    out.append(None)
+                elif isinstance(v, str):
+                    v = _xlsx_text(v, f"{s.name}.{c.name}", cut)
+                    if v.startswith("="):  # text, never a formula
+                        cell = WriteOnlyCell(ws, value=v)
+                        cell.data_type = "s"
+                        out.append(cell)
+                    else:
+                        out.append(v)
+                elif c.type == "boolean":
+                    out.append(bool(v))
+                elif c.type == "integer":
+                    out.append(int(v))
+                else:
+                    out.append(v)
+            ws.append(out)
+    buf = io.BytesIO()
+    wb.save(buf)
+    write_bytes(path, _reproducible_zip(buf.getvalue()))
+    return dict(sorted(cut.items()))
+
+
+def _col_letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i + 1)
+
+
+_CORE_TIMES = re.compile(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>")
+
+
+def _reproducible_zip(data: bytes) -> bytes:
+    """Rewrite an OOXML zip without time: entries dated 1980-01-01 and the core properties' created/modified
+    elements (openpyxl stamps the save time there) removed."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = _CORE_TIMES.sub(b"", body)
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            dst.writestr(zi, body, compresslevel=6)
+    return buf.getvalue()
+
+
+def stata_frame(df: pd.DataFrame, cols: tuple[Column, ...], table_name: str
+                ) -> tuple[pd.DataFrame, dict[str, dict[int, str]], list[str], list[str]]:
+    """The frame as Stata stores it: coded columns as integers 1…n, booleans 0/1, dates as datetimes (%td),
+    missing text as "". Returns (frame, value labels, date columns, strL columns), keyed by Stata names."""
+    out: dict[str, Any] = {}
+    labels: dict[str, dict[int, str]] = {}
+    dates: list[str] = []
+    strl: list[str] = []
+    for c in cols:
+        s = df[c.name]
+        name = c.stata_name
+        if c.coded:
+            allowed = list(c.allowed)
+            extra = sorted({v for v in s.dropna() if v not in allowed})
+            if extra:
+                log.warning("%s.%s: values outside the codebook %s are coded after the known ones", table_name,
+                            c.name, extra)
+            codes = {v: i + 1 for i, v in enumerate(allowed + extra)}
+            gloss = VALUE_LABELS.get(c.name, {})
+            labels[name] = {i: (f"{v} {gloss[v]}" if v in gloss else v)[:32000] for v, i in codes.items()}
+            out[name] = s.map(lambda v, codes=codes: None if _isna(v) else codes[v]).astype("Int16")
+        elif c.type == "boolean":
+            out[name] = s.astype("Int8")
+            labels[name] = dict(_BOOL_LABELS)
+        elif c.type == "integer":
+            s = s.astype("Int64")
+            if c.name in VALUE_LABELS:
+                labels[name] = {int(k): f"{k} {v}" for k, v in VALUE_LABELS[c.name].items()}
+            fits = s.dropna().between(-2_147_483_647, 2_147_483_620).all()
+            out[name] = s.astype("Int32") if fits else s.astype("float64")
+        elif c.type == "float":
+            out[name] = s.astype("float64")
+        elif c.type == "date":
+            out[name] = pd.to_datetime(s.map(lambda v: None if v is None else v.isoformat()), format="%Y-%m-%d")
+            dates.append(name)
+        else:
+            text = s.map(lambda v: "" if _isna(v) else _CONTROL.sub("", v)).astype(object)
+            if len(text) and int(text.map(lambda v: len(v.encode("utf-8"))).max()) > STATA_MAX_STR:
+                strl.append(name)
+            out[name] = text
+    return pd.DataFrame(out, index=df.index), labels, dates, strl
+
+
+def write_dta(df: pd.DataFrame, cols: tuple[Column, ...], path: Path, table_meaning: str) -> None:
+    """Stata 118 (UTF-8) with variable labels, value labels for coded columns and booleans, %td dates, strL for
+    texts longer than 2,045 bytes, and a fixed header time stamp."""
+    frame, labels, dates, strl = stata_frame(df, cols, path.stem)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas renames or converts silently otherwise; the schema must be exact
+        try:
+            frame.to_stata(buf, write_index=False, version=118, time_stamp=STATA_TIME_STAMP,
+                           data_label=table_meaning[:80], convert_dates={d: "td" for d in dates},
+                           variable_labels={c.stata_name: c.stata_label for c in cols},
+                           value_labels=labels or None, convert_strl=strl or None)
+        except (ValueError, Warning) as exc:
+            raise ExportError(f"{path}: cannot write the Stata file: {exc}") from exc
+    write_bytes(path, buf.getvalue())
+
+
+# -- codebook and manifest --------------------------------------------------------------------------------------
+_TYPE_NOTES = {
+    "string": "text", "category": "text, one of the allowed values (Stata: coded 1…n with value labels)",
+    "set": "text, ';'-separated values", "integer": "integer", "float": "decimal number",
+    "boolean": "true/false (Stata: 0/1 with value labels)", "date": "ISO date YYYY-MM-DD (Stata: %td date)",
+}
+
+
+def codebook_rows(settings: ExportSettings) -> list[dict[str, str]]:
+    """One row per column of every table, from the schema."""
+    rows = []
+    for s in TABLES:
+        for c in columns(s, settings):
+            allowed = c.allowed
+            gloss = VALUE_LABELS.get(c.name, {})
+            values = "; ".join(f"{v} ({gloss[v]})" if v in gloss else v for v in allowed)
+            if not values and c.type == "integer" and gloss:
+                values = "; ".join(f"{k} ({v})" for k, v in gloss.items())
+            rows.append({"table": s.name, "column": c.name, "type": c.type, "meaning": c.meaning, "values": values,
+                         "key": "yes" if c.name in s.key else "", "stata_name": c.stata_name,
+                         "stata_label": c.stata_label, "in_xlsx": "yes" if c.xlsx else "no (long text)"})
+    return rows
+
+
+def write_codebook(settings: ExportSettings, out: Path) -> None:
+    """codebook.csv (one row per column) and codebook.md (the same, table by table, with the format notes)."""
+    rows = codebook_rows(settings)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_bytes(out / "codebook.csv", b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8"))
+    md = [f"# Codebook of the exported tables (codebook version {CODEBOOK_VERSION})", "",
+          "Generated from the schema in `pipeline/export.py`; the coding rules are in CODEBOOK.md of the project.",
+          "", "Formats: every table is written as `<table>.csv` (UTF-8 with BOM), `<table>.parquet`, "
+          "`<table>.dta` (Stata 118, UTF-8) and a sheet of `tables.xlsx`; the network also as `network.graphml`. "
+          "Missing values are empty cells in CSV and XLSX, nulls in Parquet, missing (`.`) in Stata, where missing "
+          "text is the empty string. Offsets (`start`, `end`) are character offsets into the document text, "
+          "end exclusive.", "",
+          f"- **tables.xlsx** holds at most {XLSX_MAX_CHARS:,} characters a cell: long-text columns marked "
+          f"\"no (long text)\" below are left out of it, and any other cell longer than that is cut with a note "
+          f"saying so (manifest.json counts them under `xlsx_cut_cells`); the full text is in the .parquet and "
+          f".csv files. A table with more than {XLSX_MAX_ROWS - 1:,} rows is left out of the workbook.",
+          "- **Stata**: variable names are the column names, except Stata/Mata reserved words, which get a trailing "
+          "underscore (`end` → `end_`); coded columns and booleans carry value labels; texts longer than "
+          f"{STATA_MAX_STR} bytes are strL. The .dta header time stamp is fixed at 01 Jan 1970 so that files are "
+          "byte-identical; the export time is `exported_at` in manifest.json.",
+          "- **Parquet**: explicit Arrow types (string, int64, double, bool, date32); each field's metadata holds "
+          "its meaning.", ""]
+    for s in TABLES:
+        md += [f"## {s.name}", "", s.meaning, "", f"Sorted by: {', '.join(s.key)}.", "",
+               "| column | type | meaning | allowed values | Stata label |", "|---|---|---|---|---|"]
+        for r in (r for r in rows if r["table"] == s.name):
+            name = r["column"] if r["stata_name"] == r["column"] else f"{r['column']} (Stata: {r['stata_name']})"
+            if r["in_xlsx"] != "yes":
+                name += " — not in tables.xlsx"
+            md.append(f"| {name} | {_TYPE_NOTES[r['type']]} | {_md(r['meaning'])} | {_md(r['values'])} | "
+                      f"{_md(r['stata_label'])} |")
+        md.append("")
+    write_bytes(out / "codebook.md", "\n".join(md).encode("utf-8"))
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def sha256_path(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- the whole export ------------------------------------------------------------------------------------------
+def export(store: Store, out: Path, manifest: Mapping[str, Any], settings: ExportSettings,
+           formats: Iterable[ExportFormat | str] | None = None,
+           progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Write every table in each format, network.graphml, codebook.md/.csv and manifest.json to `out`; return
+    the row counts. `manifest` carries what only the caller knows (inputs, code and config versions);
+    `formats` overrides settings.formats; `progress` is called with each file name as it is written."""
+    fmts = [ExportFormat(f) for f in (formats if formats is not None else settings.formats)]
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    frames = tables(store)
-    for name, df in frames.items():
-        if "csv" in formats:
-            write_csv(df, out / f"{name}.csv")
-        if "parquet" in formats:
-            df.to_parquet(out / f"{name}.parquet", index=False)
+    note = progress or (lambda _name: None)
+    frames = tables(store, settings)
+    written: list[str] = []
+    for s in TABLES:
+        df, cols = frames[s.name], columns(s, settings)
+        if ExportFormat.csv in fmts:
+            write_csv(df, out / f"{s.name}.csv")
+            written.append(f"{s.name}.csv")
+        if ExportFormat.parquet in fmts:
+            write_parquet(df, cols, out / f"{s.name}.parquet", s.meaning)
+            written.append(f"{s.name}.parquet")
+        if ExportFormat.dta in fmts:
+            write_dta(df, cols, out / f"{s.name}.dta", s.meaning)
+            written.append(f"{s.name}.dta")
+        note(s.name)
+    cut: dict[str, int] = {}
+    if ExportFormat.xlsx in fmts:
+        cut = write_xlsx(frames, settings, out / "tables.xlsx")
+        written.append("tables.xlsx")
+        note("tables.xlsx")
+    write_graphml(frames, out / "network.graphml")
+    write_codebook(settings, out)
+    written += ["network.graphml", "codebook.md", "codebook.csv"]
     counts = {name: int(len(df)) for name, df in frames.items()}
-    manifest = {**manifest, "codebook_version": CODEBOOK_VERSION, "topic_fit": store.current_fit(),
-                "row_counts": counts}
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                                       encoding="utf-8")
+    full = {**manifest, "codebook_version": CODEBOOK_VERSION, "topic_fit": store.current_fit(),
+            "row_counts": counts, "formats": [f.value for f in fmts], "xlsx_cut_cells": cut,
+            "files": {name: sha256_path(out / name) for name in sorted(written)},
+            "exported_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()}
+    write_bytes(out / "manifest.json",
+                 (json.dumps(full, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    log.info("exported %d tables to %s (%s)", len(frames), out, ", ".join(f.value for f in fmts))
     return counts

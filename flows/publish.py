@@ -1,0 +1,123 @@
+"""Publishing what the corpus store holds: the exported tables, report.html, and Prefect artifacts that show a
+run's summary in the Prefect UI. `export_flow` and `report_flow` back `jmm export` and `jmm report`; the `mine`
+flow calls `write_exports`, `write_report` and `publish_artifacts` at its end."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NONE
+
+from pipeline import export as export_stage, report as report_stage
+from pipeline.settings import ExportFormat, Settings, read_settings
+from pipeline.store import Store, sha256_file
+
+log = logging.getLogger(__name__)
+
+
+def stored_inputs(store: Store) -> list[dict[str, Any]]:
+    """The input files that made the store: path, SHA-256 of the file (None when it is no longer on disk),
+    and how many documents came from it."""
+    rows = store.con.execute(
+        "SELECT path, count(DISTINCT doc_id), max(record), min(doc_id) FROM sources GROUP BY path ORDER BY path"
+    ).fetchall()
+    out = []
+    for path, n, max_record, doc_id in rows:
+        if max_record is not None and max_record >= 0:  # records of a JSON Lines file: hash the file itself
+            sha = sha256_file(path) if Path(path).is_file() else None
+        else:
+            sha = doc_id
+        out.append({"path": path, "sha256": sha, "documents": int(n)})
+    return out
+
+
+def manifest(settings: Settings, store: Store) -> dict[str, Any]:
+    """What an export depends on, besides the store's rows: inputs, code, configuration and lexicon versions."""
+    from flows.mine import code_version
+    from pipeline import process
+    from pipeline.errors import TopicError
+    from pipeline.gazetteer import load_gazetteer
+    from pipeline.topics import read_stopwords
+
+    try:
+        stopwords = read_stopwords(settings.path(settings.topics.stopwords)).version
+    except TopicError:
+        stopwords = None
+    return {"inputs": stored_inputs(store), "code_version": code_version(), "config_hash": settings.hash,
+            "gazetteer_version": load_gazetteer(settings.path(settings.tag.gazetteer)).version,
+            "stopwords_version": stopwords, "stage_versions": process.stage_versions(settings),
+            "seed": settings.topics.seed}
+
+
+def write_exports(settings: Settings, store: Store, out: Path,
+                  formats: tuple[ExportFormat, ...] | None = None) -> dict[str, int]:
+    """Export every table (and the codebook, network and manifest) to `out`; return the row counts."""
+    return export_stage.export(store, Path(out), manifest(settings, store), settings.export, formats)
+
+
+def write_report(settings: Settings, store: Store, out: Path) -> Path:
+    """Write `out`/report.html (and its evidence chunks when the corpus is large); return its path."""
+    m = manifest(settings, store)
+    meta = {k: m[k] for k in ("code_version", "config_hash", "gazetteer_version", "stopwords_version")}
+    return report_stage.write(store, Path(out), settings.export, meta)
+
+
+def publish_artifacts(summary: dict[str, Any], report: Path | None) -> None:
+    """Show a run in the Prefect UI: a table of counts and a markdown link to the report. Call inside a flow."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    rows = [{"what": k, "count": v} for k, v in (
+        ("new documents", summary.get("new_documents")), ("already known", summary.get("already_known")),
+        ("quarantined in this run", summary.get("quarantined_now")),
+        ("documents in the store", summary.get("documents")),
+        ("quarantined in all", summary.get("quarantined_total")), ("participants", summary.get("participants")))
+        if v is not None]
+    rows += [{"what": f"rows of {name}", "count": n} for name, n in (summary.get("tables") or {}).items()]
+    create_table_artifact(table=rows, key="jmm-run-counts",
+                          description="Documents processed and rows exported by this run")
+    out = summary.get("out")
+    lines = ["# Joint Meeting Miner run", ""]
+    if report is not None:
+        lines.append(f"Report: [{report.name}]({Path(report).resolve().as_uri()}) — open it in a browser.")
+    if out:
+        lines.append(f"Tables, codebook and manifest: `{Path(out).resolve()}`")
+    topics = summary.get("topics") or {}
+    lines.append(f"Topics: {'fit ' + str(topics.get('fit_id')) if topics.get('fitted') else 'not fitted'}")
+    create_markdown_artifact(markdown="\n\n".join(lines), key="jmm-run-report",
+                             description="Where this run's report and tables are")
+
+
+@task(name="report", cache_policy=NONE)
+def report_task(settings: Settings, store: Store, out: Path) -> Path:
+    return write_report(settings, store, out)
+
+
+@flow(name="export", validate_parameters=False)
+def export_flow(out: str = "out", formats: list[str] | None = None, settings: Settings | None = None,
+                config: str | None = None) -> dict[str, Any]:
+    """Export the tables of the corpus store (read-only) to `out`; publish the counts as an artifact."""
+    from flows.mine import store_path
+
+    settings = settings or read_settings(config)
+    fmts = tuple(ExportFormat(f) for f in formats) if formats else None
+    with Store(store_path(settings), read_only=True) as store:
+        counts = write_exports(settings, store, Path(out), fmts)
+    summary = {"out": out, "tables": counts}
+    publish_artifacts(summary, None)
+    return summary
+
+
+@flow(name="report", validate_parameters=False)
+def report_flow(out: str = "out", settings: Settings | None = None, config: str | None = None) -> dict[str, Any]:
+    """Write report.html for the corpus store (read-only) to `out`; publish a link to it as an artifact."""
+    from flows.mine import store_path
+
+    settings = settings or read_settings(config)
+    with Store(store_path(settings), read_only=True) as store:
+        path = report_task(settings, store, Path(out))
+        summary = {"out": out, "report": str(path), "documents": store.count("documents")}
+    publish_artifacts(summary, path)
+    return summary
