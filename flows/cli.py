@@ -251,6 +251,129 @@ def report(out: Annotated[Path, typer.Option("--out", "-o", help="folder for rep
     typer.echo(f"report: {summary['report']}")
 
 
+def _with_runner(settings, kind: str | None, address: str | None):
+    """Settings with the runner chosen on the command line (checked like config.yaml)."""
+    if kind is None and address is None:
+        return settings
+    from pipeline.settings import RunnerSettings
+
+    update = {**settings.runner.model_dump(), **({"kind": kind} if kind else {}),
+              **({"dask_address": address, "kind": kind or "dask"} if address else {})}
+    try:
+        runner = RunnerSettings.model_validate(update)
+    except ValueError as exc:
+        typer.echo(f"error: --runner/--dask-address: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    return settings.model_copy(update={"runner": runner})
+
+
+def _collect_first(settings) -> list[str]:
+    """Collect from the configured web sources (if any); return the paths of what they gave."""
+    if not settings.collect.sources:
+        return []
+    from flows.collect import run_collect
+
+    c = run_collect(settings)
+    _echo_collect(c)
+    return list(c["paths"])
+
+
+def _echo_collect(c: dict) -> None:
+    for name, n in c["sources"].items():
+        typer.echo(f"collected {name}: {n['pages']} listing pages, {n['new']} new, {n['stored']} already stored, "
+                   f"{n['unchanged']} unchanged (304), {n['refused']} refused, {n['failed']} failed")
+    for x in c["failed"]:
+        typer.echo(f"  failed: {x['reason']}", err=True)
+    if c.get("inbox"):
+        typer.echo(f"inbox: {c['inbox']} files")
+
+
+@app.command("collect")
+def collect_cmd(source: Annotated[Optional[list[str]], typer.Option("--source", "-s",
+                                                                     help="a configured source (repeatable)")] = None,
+                url: Annotated[Optional[str], typer.Option(help="a one-off listing page; only its host is fetched")] = None,
+                documents: Annotated[Optional[str], typer.Option(help="with --url: regex of document-page links")] = None,
+                as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+                config: ConfigOpt = None) -> None:
+    """Fetch new documents from the configured web sources (or one listing page) into the raw store."""
+    from pipeline.errors import PipelineError
+
+    settings = _settings(config)
+    if not url and not settings.collect.sources:
+        _fail(ValueError("no web sources configured (config.yaml collect.sources) and no --url given"))
+    from flows.collect import run_collect
+
+    try:
+        c = run_collect(settings, source or None, url, documents)
+    except PipelineError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(c, ensure_ascii=False))
+    else:
+        _echo_collect(c)
+        if not c["new"]:
+            typer.echo("nothing new collected")
+    if c["failed"]:
+        raise typer.Exit(3)
+
+
+@app.command()
+def serve(config: ConfigOpt = None) -> None:
+    """Register the deployments of config.yaml (serve.deployments: cron schedules of collect + mine) with the
+    Prefect API and run them when due. Needs a Prefect server: `prefect server start` in another shell."""
+    settings = _settings(config)
+    from flows.serve import serve_deployments
+
+    serve_deployments(settings, _config_path(config))
+
+
+def _config_path(config: Path | None) -> Path | None:
+    if config is not None:
+        return config.resolve()
+    for c in (Path.cwd() / "config.yaml", _HERE / "config.yaml"):
+        if c.exists():
+            return c.resolve()
+    return None
+
+
+def _k_range(spec: str) -> list[int]:
+    """"10:40:5" → [10, 15, …, 40] (both ends included); "30" → [30]; "10,20,30" → [10, 20, 30]."""
+    try:
+        if ":" in spec:
+            parts = [int(x) for x in spec.split(":")]
+            lo, hi, step = (parts + [5])[:3] if len(parts) == 2 else parts
+            if step <= 0 or lo > hi:
+                raise ValueError
+            return list(range(lo, hi + 1, step))
+        return [int(x) for x in spec.split(",")]
+    except ValueError as exc:
+        raise typer.BadParameter(f"{spec!r}: expected START:STOP[:STEP] (e.g. 10:40:5) or K[,K…]") from exc
+
+
+@app.command()
+def topics(k: Annotated[Optional[str], typer.Option("--k", help="K sweep START:STOP:STEP (e.g. 10:40:5) or K")] = None,
+           config: ConfigOpt = None) -> None:
+    """Refit the topic model on the corpus store; with --k, sweep K (NPMI, c_v, diversity) and keep the best."""
+    from pipeline.errors import PipelineError
+
+    ks = _k_range(k) if k else None
+    settings = _settings(config)
+    from flows.mine import topics as topics_flow
+
+    try:
+        t = topics_flow(settings=settings, ks=ks)
+    except PipelineError as exc:
+        _fail(exc)
+    if not t.get("fitted"):
+        _fail(Exception(f"topics not fitted: {t.get('reason')}"))
+    for row in t.get("sweep", []) or []:
+        typer.echo(f"k={row['k']}: npmi {row['npmi']}, c_v {row['c_v']}, diversity {row['topic_diversity']}")
+    typer.echo(f"fit {t['fit_id']}: k={t['k']}, npmi {t['npmi']}, c_v {t['c_v']}, diversity {t['topic_diversity']}"
+               + (f", stability {t['stability']}" if "stability" in t else ""))
+    typer.echo(f"model folder: {t['model_dir']}")
+    typer.echo(f"time: {t['seconds']} s")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

@@ -26,6 +26,11 @@ def state_path(settings: Settings) -> Path:
     return settings.path(settings.store.root) / "collect" / "http_state.json"
 
 
+def fetch_log_path(settings: Settings) -> Path:
+    """The provenance log: one JSON line per document fetched (URL, status, SHA-256, time)."""
+    return settings.path(settings.store.root) / "collect" / "fetches.jsonl"
+
+
 @task(name="crawl-listing", cache_policy=NONE)
 def crawl_listing(fetcher: Fetcher, source: SourceSettings, scope: Scope) -> Crawl:
     """Walk a source's listing pages; a TransientError fails the try and Prefect retries it."""
@@ -117,6 +122,7 @@ def collect_flow(sources: list[str] | None = None, url: str | None = None, docum
     with Fetcher(settings.collect, raw, state_path(settings)) as fetcher:
         for src in chosen:
             per_source.append(_collect_source(fetcher, src, settings))
+    collect.write_fetch_log(fetch_log_path(settings), [f for r in per_source for f in r["fetches"]])
     paths: dict[str, None] = {}
     with Store(store_path(settings)) as store:
         for r in per_source:

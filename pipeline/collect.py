@@ -528,3 +528,15 @@ class Fetcher:
                 else:
                     refused.append((link, f"{link}: host {_host(link)!r} is outside the allowed hosts"))
         return keep, refused
+
+
+def write_fetch_log(path: Path | str, fetches: Iterable[Fetch]) -> None:
+    """Append one JSON line per fetch (url, final_url, status, sha256, kind, fetched_at, reason) to the
+    provenance log; every URL a document came from stays on record, also when its bytes were stored before."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        for x in fetches:
+            f.write(json.dumps({"url": x.url, "final_url": x.final_url, "status": x.status, "sha256": x.sha256,
+                                "kind": x.kind, "fetched_at": x.fetched_at, "reason": x.reason},
+                               ensure_ascii=False, sort_keys=True) + "\n")
