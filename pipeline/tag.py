@@ -35,8 +35,8 @@ _NUM = "0-9０-９一二两三四五六七八九十百"
 
 # --- what follows a unit -------------------------------------------------------------------------------------
 _PLURAL = re.compile(
-    rf"(?:等)?(?:一市两省|三省一市|两省一市|一市三省|(?:[{_NUM}]+个?|双)?(?:省区市|省市区|省区|省市|省份|省|直辖市|市|地|方|部门|部委|"
-    r"单位|城市|县|区|地州|市县|市区|市（区）))|等")
+    rf"(?:等)?(?:一市两省|三省一市|两省一市|一市三省|(?:[{_NUM}]+个?|双)?(?:成员)?(?:省区市|省市区|省区|省市|省份|省|直辖市|市|地|方|"
+    r"部门|部委|单位|城市|县|区|地州|市县|市区|市（区）))|等")
 _LOWER_UNITS = re.compile(r"城市|市县|县|地州|市区|市（区）|区县|地市|开发区")
 _GOV_WORDS = re.compile(r"(?:省|市|区|县|自治区)?(?:人民)?政府")
 _NON_GOV = re.compile(r"机场|企业|集团|公司|高校|大学|医院|银行|媒体|专家|学者|代表团|球队|运动员|游客|居民|群众|农民|商会|协会")
@@ -67,6 +67,8 @@ _PRE_BLOCK = re.compile(r"(?:在|从|到|赴|至|往|来自|位于|连接|考察
 _SENTENCE_SKIP = re.compile(r"^[^，。；]{0,16}?(?:强调|指出|表示|要求|认为|说|提出|希望|坦言|介绍)[，：]")
 _SPEECH_SUBJECT = re.compile(r"^(?:会议|批示|他|她|讲话|通知|意见|规划|方案|《[^》]+》)")
 _SYSTEM_SENTENCE = re.compile(r"联席会议(?:制度|机制)|成员单位|领导小组")
+_ATTENDANCE = re.compile(r"(?:出席|参加|列席)(?:会议|签约仪式|本次会议)?的(?:有|是|单位有|单位包括)$|与会(?:单位|城市)?(?:有|包括)$|"
+                         r"成员单位(?:包括|有|为|是)?：?$|参会(?:单位|城市)?(?:有|包括)：?$")
 _SYSTEM_DOC = re.compile(r"联席会议(?:制度|机制)|成员单位")
 
 # --- document gates ------------------------------------------------------------------------------------------
@@ -82,7 +84,8 @@ _LG_CUT = re.compile(r".*(?:召开|主持召开|主持|出席|参加|暨|举行|
 _JM_OFFICE = re.compile(r"联席会议办公室|联席办")
 _JM_NAME = re.compile(rf"([{_CJK}0-9]{{2,40}}?(?:联席会议|联席会))")
 _ZONE = re.compile(rf"([{_CJK}]{{2,4}}(?:新城|新区|开发区|高新区|示范区|试验区|合作区))(管委会|管理委员会)")
-_TITLE = re.compile(r"(副?总理|国务委员|委书记|书记|省长|市长|自治区主席|主席|部长|局长|署长|主任|副组长|组长|行政长官|厅长)")
+_TITLE = re.compile(r"(?:常务)?(?:副(?=省长|市长|主席|部长|局长|署长|主任|厅长))?"
+                    r"(副?总理|国务委员|委书记|书记|省长|市长|自治区主席|主席|部长|局长|署长|主任|副组长|组长|行政长官|厅长)")
 _PERSON_ACT = re.compile(rf"[{_CJK}]{{2,4}}?(?:[{_NUM}]+(?:日|号)(?:上午|下午)?|今天|日前|近日|在[^，。]{{1,12}}?)*"
                          r"(主持|出席|参加|讲话|发言|作出[^。，]{0,4}批示|宣读|致辞|签署|召集)")
 _ABBR_SEQ = re.compile(r"[京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川黔滇藏陕甘青宁新港澳]{2,6}")
@@ -564,10 +567,13 @@ def _participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
             j += zone.end() - 2 - (2 if zone.group(0).endswith(("联合", "共同")) else 0)
             j = text.rfind("，", last.ext_end, j + 4) + 1 or j
         if j < len(text) and re.match(rf"[{_CJK}]", text[j]) and not _VERB.match(text, j) and \
-                not _PARTNER.match(text, j) and \
+                not _PARTNER.match(text, j) and not _ATTENDANCE.search(pre) and \
                 not re.match(_ADV + r"(?:" + _VERB.pattern + ")", text[j:]) and not _DIRECTIVE.match(text, j):
             continue  # a name inside a longer name (京津冀税务协查协作机制)
         verb, partner, vpos = _acts_after(text, j)
+        if _ATTENDANCE.search(pre):
+            add_list(group, "member", text, gaz, doc, j, dept_words, add)
+            continue
         if verb is None:
             continue
         n_bodies = sum(len(u.bodies) for u in group)
@@ -581,37 +587,47 @@ def _participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
             continue
         if etc_places and not partner and not _JOINT_VERB.match(verb.group(0)):
             continue  # 河北、湖南、青海等地建立…: each on its own
-        role = _role(verb.group(0), text, vpos)
-        multi_dept = bool(dept_words) and bool(re.search(r"和|、", dept_words))
-        whole = first.kind == "bloc" and dept_words and not multi_dept
-        for u in group:
-            if u.qualifier:
-                continue
-            names = u.bodies
-            if dept_words and not multi_dept and u.kind in ("jurisdiction", "bloc") and not u.dept:
-                names = []
-                for name, entry, sector in u.bodies:
-                    dep = gaz.department(entry, dept_words, doc.date) if entry.kind == "jurisdiction" else None
-                    names.append((dep[0], entry, dep[1]) if dep else (name, entry, sector))
-            if whole:
-                add(u, role, names, text[u.start:j], u.start, j)
-            elif len(group) >= 2 and (g := _GOV_WORDS.search(u.mention)) and g.end() == len(u.mention):
-                add(u, role, names, u.mention[:g.start()], u.start, u.start + g.start())
-            else:
-                add(u, role, names)
-    # 三方/三地 acting with no named members: the bloc the document names
-    if not [f for f in found.values() if not f.headline]:
-        for m in re.finditer(r"(两|三|四|双)(方|地)(?:共同|联合|分别)?(?:签署|签订|发布|开展|推进|建立|启动)", text):
-            n = {"两": 2, "双": 2, "三": 3, "四": 4}[m.group(1)]
-            blocs = [u for u in units if u.kind == "bloc" and len(u.bodies) == n]
-            if blocs and not found:
-                add(blocs[0], "signatory" if "签" in m.group(0) else "member")
+        add_list(group, _role(verb.group(0), text, vpos), text, gaz, doc, j, dept_words, add)
+    _finish_anaphora(units, text, found, add)
     body_found = {k: f for k, f in found.items() if not f.headline}
     if body_found:
         found = body_found
     return tuple(Participant(f.name, f.mention, f.start, f.end, f.entry.level, f.entry.region_code,
                              f.entry.province if f.entry.level != "national" else "", f.sector, f.role)
                  for f in sorted(found.values(), key=lambda f: f.start))
+
+
+def add_list(group: list[_Unit], role: str, text: str, gaz: Gazetteer, doc: Document, j: int, dept_words: str,
+             add) -> None:  # noqa: ANN001
+    """Add the members of an acting list, each with the department named after the list (三地民政部门)."""
+    first = group[0]
+    multi_dept = bool(dept_words) and bool(re.search(r"和|、", dept_words))
+    whole = first.kind == "bloc" and dept_words and not multi_dept
+    for u in group:
+        if u.qualifier:
+            continue
+        names = u.bodies
+        if dept_words and not multi_dept and u.kind in ("jurisdiction", "bloc") and not u.dept:
+            names = []
+            for name, entry, sector in u.bodies:
+                dep = gaz.department(entry, dept_words, doc.date) if entry.kind == "jurisdiction" else None
+                names.append((dep[0], entry, dep[1]) if dep else (name, entry, sector))
+        if whole:
+            add(u, role, names, text[u.start:j], u.start, j)
+        elif len(group) >= 2 and (g := _GOV_WORDS.search(u.mention)) and g.end() == len(u.mention):
+            add(u, role, names, u.mention[:g.start()], u.start, u.start + g.start())
+        else:
+            add(u, role, names)
+
+
+def _finish_anaphora(units: list[_Unit], text: str, found: dict, add) -> None:  # noqa: ANN001
+    """三方/三地 acting with no named members: the bloc the document names."""
+    if not [f for f in found.values() if not f.headline]:
+        for m in re.finditer(r"(两|三|四|双)(方|地)(?:共同|联合|分别)?(?:签署|签订|发布|开展|推进|建立|启动)", text):
+            n = {"两": 2, "双": 2, "三": 3, "四": 4}[m.group(1)]
+            blocs = [u for u in units if u.kind == "bloc" and len(u.bodies) == n]
+            if blocs and not found:
+                add(blocs[0], "signatory" if "签" in m.group(0) else "member")
 
 
 def document(doc: Document, words: list[str], gazetteer_dir: Path | str,
