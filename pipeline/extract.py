@@ -46,6 +46,13 @@ _BARE_NUMBER = re.compile(r"^[—\-–－ ]*\d{1,4}[—\-–－ ]*$")  # dropped
 _NEUTRAL = set("0123456789.,-/%()[]:×·…—–－_=+" + _CJK_PUNCT + "．，：；（）％")
 # ASCII signs that fill the text of a font without a usable ToUnicode map (Custom-encoded Type1C etc.)
 _GARBLE = set("!\"#$&'*;<=>?@\\^`{|}~")
+_GARBLE_RE = re.compile("[" + re.escape("".join(sorted(_GARBLE))) + "]")
+_NEUTRAL_RE = re.compile("[\\s" + re.escape("".join(sorted(_NEUTRAL))) + "]+")
+_SPACES = re.compile(r"\s+")
+_FULLWIDTH_RE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+_NARROW = re.compile("[\x00-\u1fff]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_SYMBOL_PUA = re.compile("[\uf020-\uf0ff]")
 
 
 # -- text normalisation --------------------------------------------------------------------------------------
@@ -60,18 +67,11 @@ def cjk_share(text: str) -> float:
 
 def _fullwidth_ascii(text: str) -> str:
     """NFKC only for full-width Latin letters, digits and the ideographic space (keeps CJK punctuation)."""
-    out = []
-    for ch in text:
-        o = ord(ch)
-        if 0xFF10 <= o <= 0xFF19 or 0xFF21 <= o <= 0xFF3A or 0xFF41 <= o <= 0xFF5A:
-            out.append(unicodedata.normalize("NFKC", ch))
-        else:
-            out.append(ch)
-    return "".join(out)
+    return _FULLWIDTH_RE.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
 
 def _width(line: str) -> float:
-    return sum(0.5 if ord(c) < 0x2000 else 1.0 for c in line)
+    return len(line) - 0.5 * len(_NARROW.findall(line))
 
 
 def _open_brackets(text: str) -> bool:
@@ -130,13 +130,14 @@ def _joins(paragraph: str, previous: str, line: str, full: float) -> bool:
 
 # -- page quality gates --------------------------------------------------------------------------------------
 
-def _letters(text: str) -> list[str]:
-    return [c for c in text if not c.isspace() and c not in _NEUTRAL]
+def _letters(text: str) -> str:
+    """The characters that carry words or garbling: no spaces, digits or common punctuation."""
+    return _NEUTRAL_RE.sub("", text)
 
 
 def _gate(raw: str) -> str | None:
     """Why a page's raw text is junk (None when it passes the gates that need no document context)."""
-    chars = [c for c in raw if not c.isspace()]
+    chars = _SPACES.sub("", raw)
     n = len(chars)
     if not n:
         return None
@@ -154,11 +155,13 @@ def _gate(raw: str) -> str | None:
         return f"{pua} private-use characters"
     letters = _letters(raw)
     if len(letters) >= 20:
-        garble = sum(1 for c in letters if c in _GARBLE)
+        garble = len(_GARBLE_RE.findall(letters))
         if garble > 0.2 * len(letters):
             return f"garbled glyphs ({garble / len(letters):.0%} ASCII signs)"
     if n >= 20:
-        ch, count = Counter(c for c in chars if c not in ".…·-—_").most_common(1)[0] if chars else ("", 0)
+        ch, count = Counter(chars).most_common(1)[0]
+        if ch in ".…·-—_":
+            count = 0
         if count > 0.5 * n:
             return f"mostly one repeated character ({ch!r} {count / n:.0%})"
     return None
@@ -166,7 +169,7 @@ def _gate(raw: str) -> str | None:
 
 def _letter_cjk(text: str) -> tuple[int, int]:
     letters = _letters(text)
-    return sum(1 for c in letters if _CJK_RE.match(c)), len(letters)
+    return len(_CJK_RE.findall(letters)), len(letters)
 
 
 # -- PDF -----------------------------------------------------------------------------------------------------
@@ -232,12 +235,12 @@ def _map_symbols(textpage: Any, raw: str, utf16: list[int] | None) -> str:
 def _page_lines(textpage: Any, raw: str, positions: bool) -> list[_Line]:
     """The lines of a page's text in content-stream order, each with the top and bottom of its first glyph."""
     utf16 = None
-    if any(ord(c) > 0xFFFF for c in raw):  # text indices count UTF-16 units
+    if _ASTRAL.search(raw):  # text indices count UTF-16 units
         utf16, k = [], 0
         for c in raw:
             utf16.append(k)
             k += 2 if ord(c) > 0xFFFF else 1
-    if any(0xF020 <= ord(c) <= 0xF0FF for c in raw):
+    if _SYMBOL_PUA.search(raw):
         raw = _map_symbols(textpage, raw, utf16)
     lines = []
     pos = 0
