@@ -50,7 +50,6 @@ _GARBLE_RE = re.compile("[" + re.escape("".join(sorted(_GARBLE))) + "]")
 _NEUTRAL_RE = re.compile("[\\s" + re.escape("".join(sorted(_NEUTRAL))) + "]+")
 _SPACES = re.compile(r"\s+")
 _FULLWIDTH_RE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
-_NARROW = re.compile("[\x00-\u1fff]")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _SYMBOL_PUA = re.compile("[\uf020-\uf0ff]")
 
@@ -71,7 +70,7 @@ def _fullwidth_ascii(text: str) -> str:
 
 
 def _width(line: str) -> float:
-    return len(line) - 0.5 * len(_NARROW.findall(line))
+    return len(line) - 0.5 * len(line.encode("ascii", "ignore"))
 
 
 def _open_brackets(text: str) -> bool:
