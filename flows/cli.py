@@ -51,15 +51,20 @@ def _fail(exc: Exception) -> None:
 @app.command()
 def run(paths: Annotated[list[Path], typer.Argument(help="files or folders to process")],
         out: Annotated[Path, typer.Option("--out", "-o", help="folder for the exported tables")] = Path("out"),
+        runner: Annotated[Optional[str], typer.Option(help="process | thread | dask (overrides runner.kind)")] = None,
+        dask_address: Annotated[Optional[str], typer.Option(help="tcp://host:8786 of a Dask scheduler")] = None,
+        collect: Annotated[bool, typer.Option(help="collect from the configured web sources first")] = True,
         config: ConfigOpt = None) -> None:
-    """Process inputs end to end (extract, segment, tag, code, topics) and export the tables."""
+    """Process inputs end to end (extract, segment, tag, code, topics) and export the tables. When web sources
+    are configured, collect from them first and process what they gave too."""
     from pipeline.errors import PipelineError
 
-    settings = _settings(config)
+    settings = _with_runner(_settings(config), runner, dask_address)
     from flows.mine import run_mine
 
     try:
-        summary = run_mine([str(p) for p in paths], str(out), settings)
+        inputs = [str(p) for p in paths] + (_collect_first(settings) if collect else [])
+        summary = run_mine(inputs, str(out), settings)
     except PipelineError as exc:
         _fail(exc)
     t = summary["topics"]
@@ -72,6 +77,8 @@ def run(paths: Annotated[list[Path], typer.Argument(help="files or folders to pr
                              f"not fitted ({t.get('reason')})"))
     typer.echo(f"tables: {summary['out']}/ ({', '.join(f'{k} {v}' for k, v in summary['tables'].items())})")
     typer.echo(f"time: {summary['seconds']['total']} s")
+    if not summary["new_documents"] and not summary["quarantined_now"]:
+        typer.echo("nothing new: every input was processed before with the same stage versions")
 
 
 @app.command()
