@@ -28,7 +28,7 @@ def dictionary_terms(gazetteer: Gazetteer, domain_terms: Path | None = None) -> 
     terms = set(gazetteer.aliases) | set(gazetteer.blocs) | set(gazetteer.qualified)
     for dep in gazetteer.departments:
         terms.update(dep.pattern.split("|"))
-        terms.update((dep.provincial, dep.municipal))
+        terms.update(t for t in (dep.provincial, dep.municipal) if "{" not in t)
     if domain_terms is not None and domain_terms.exists():
         for line in domain_terms.read_text(encoding="utf-8").splitlines():
             line = line.split("#", 1)[0].strip()

@@ -407,7 +407,7 @@ def _acts_after(text: str, i: int) -> tuple[re.Match[str] | None, bool, int]:
 def _role(verb: str, text: str, i: int) -> str:
     window = text[i:i + 16]
     for role, cue in _ROLE_CUES:
-        if cue.match(verb) or (role == "signatory" and cue.search(window)):
+        if cue.search(verb) or (role == "signatory" and cue.search(window)):
             return role
     return "member"
 

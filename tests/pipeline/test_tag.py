@@ -1,0 +1,114 @@
+"""Participants (CODEBOOK §2) on real phrasings of Chinese news about inter-governmental meetings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline import segment, tag
+from pipeline.evaluate import norm_name
+from pipeline.gazetteer import load_gazetteer
+from pipeline.records import Document
+
+LEXICONS = Path(__file__).resolve().parents[2] / "corpora" / "lexicons"
+
+
+@pytest.fixture(scope="module")
+def user_dict(tmp_path_factory) -> Path:
+    gaz = load_gazetteer(LEXICONS)
+    return segment.write_user_dictionary(gaz, tmp_path_factory.mktemp("lex") / "user_dict.txt",
+                                         LEXICONS / "domain_terms.txt")
+
+
+def _tag(text: str, date: str, user_dict: Path, title: str = ""):
+    doc = Document("t", "test", title, date, text)
+    return tag.participants(doc, segment.words(text, user_dict), LEXICONS, user_dict)
+
+
+CASES = [
+    # abbreviations and lists joined by 、 with a department after the list
+    ("江西、湖北、湖南的卫生部门签订协议，实现跨省即时结算报销。", "2012-07-09",
+     {"江西省卫生厅", "湖北省卫生厅", "湖南省卫生厅"}),
+    ("国家税务总局、国家发展改革委等九部门近日印发通知，共同开展专项行动。", "2026-03-28",
+     {"国家税务总局", "国家发展和改革委员会"}),
+    ("由公安部和中宣部、中央综治办等24个部门参加的部际联席会第一次全体会议在京召开。", "2018-02-08",
+     {"公安部", "中共中央宣传部", "中央社会治安综合治理委员会办公室"}),
+    ("国务院办公厅印发意见，要求国务院建立由发展改革委、商务部牵头的部际联席会议制度。", "2019-06-26",
+     {"国务院办公厅", "国务院", "国家发展和改革委员会", "商务部"}),
+    # blocs and bloc departments
+    ("日前，京津冀三地民政部门签署《京津冀养老服务协同发展协议》。", "2016-06-10",
+     {"北京市民政局", "天津市民政局", "河北省民政厅"}),
+    ("从今年起，京冀两地互派百名干部双向挂职。", "2015-07-25", {"北京市", "河北省"}),
+    ("近日，沪苏浙一市两省人大常委会分别表决通过《条例》。", "2024-03-31",
+     {"上海市人民代表大会常务委员会", "江苏省人民代表大会常务委员会", "浙江省人民代表大会常务委员会"}),
+    ("今年以来，重庆四川两地共同推动一网通办。", "2023-06-27", {"重庆市", "四川省"}),
+    # counties with their prefecture, districts' departments, zones
+    ("上海青浦、江苏吴江、浙江嘉善生态绿色一体化发展示范区，日前签署太湖生态一体化保护合作协议。", "2020-01-05",
+     {"上海市青浦区", "苏州市吴江区", "嘉兴市嘉善县"}),
+    ("今天，北京丰台区商务委与河北保定白沟新城管委会等签订《战略合作协议》。", "2014-05-08",
+     {"北京市丰台区商务委员会", "保定市白沟新城管理委员会"}),
+    # people stand for their bodies; a group leader chairing the group's meeting stands for the group
+    ("国务院副总理、国务院扶贫开发领导小组组长汪洋13日在京主持召开国务院扶贫开发领导小组第21次全体会议。", "2017-11-13",
+     {"国务院扶贫开发领导小组"}),
+    ("国务院副总理张高丽今天出席在北京召开的大气污染防治工作会议并讲话。北京市委书记郭金龙主持会议。", "2013-09-18",
+     {"国务院", "北京市"}),
+    ("香港特别行政区行政长官林郑月娥、澳门特别行政区行政长官贺一诚参加会议。", "2021-04-23",
+     {"香港特别行政区", "澳门特别行政区"}),
+    # renamed bodies as of the date
+    ("国家旅游局与国家发展改革委联合印发通知。", "2019-06-01", {"文化和旅游部", "国家发展和改革委员会"}),
+    # non-participants: the news source, venues, names inside names, demands, companies, foreign governments
+    ("记者今天从自然资源部了解到，江苏、安徽、山东、河南4省的10个城市宣布启动不动产登记跨省通办。", "2025-03-01", set()),
+    ("京津冀税务稽查协查协作机制日前在京建立，将促进三地信息共享。", "2015-04-29", set()),
+    ("今天，京津冀三地机场签署了协同发展战略合作框架协议。", "2014-12-22", set()),
+    ("会议强调，湖北省、武汉市要严格落实属地责任。", "2020-01-24", set()),
+    ("十一届全国人大常委会第三十次会议24日上午在北京人民大会堂举行第一次全体会议。受国务院委托，国家工商总局局长周伯华作了说明。",
+     "2012-12-24", set()),
+    ("俄罗斯外交部长拉夫罗夫与白俄罗斯外交部长共同主持召开两国外交部联席会议。", "2020-11-27", set()),
+]
+
+
+@pytest.mark.parametrize(("text", "date", "expected"), CASES, ids=[c[0][:12] for c in CASES])
+def test_participants_of_real_phrasings(user_dict, text, date, expected):
+    assert {p.name for p in _tag(text, date, user_dict)} == expected
+
+
+def test_evidence_offsets_and_attributes(user_dict):
+    text = "日前，北京、天津、河北三地生态环境部门联合签署合作框架协议。"
+    ps = _tag(text, "2022-06-22", user_dict)
+    assert {p.name for p in ps} == {"北京市生态环境局", "天津市生态环境局", "河北省生态环境厅"}
+    for p in ps:
+        assert text[p.start:p.end] == p.mention
+        assert p.level == "provincial" and p.sector == "environment" and p.role == "signatory"
+    hebei = next(p for p in ps if p.name == "河北省生态环境厅")
+    assert hebei.region_code == "130000" and hebei.province == "河北省"
+
+
+def test_roles(user_dict):
+    text = "国务院总理李克强作出重要批示。会议由联席会议召集人单位中国人民银行主持，外交部、公安部等成员单位有关负责同志出席会议。"
+    roles = {p.name: p.role for p in _tag(text, "2012-11-22", user_dict)}
+    assert roles == {"国务院": "superior", "中国人民银行": "chair", "外交部": "member", "公安部": "member"}
+
+
+def test_headline_joined_to_body_is_its_own_line(user_dict):
+    title = "粤港两地签署新一轮对港供水协议"
+    text = title + "今天，广东和香港签署新一轮对港供水协议。"
+    ps = _tag(text, "2023-12-27", user_dict, title)
+    assert {p.name for p in ps} == {"广东省", "香港特别行政区"}
+    assert all(text[p.start:p.end] == p.mention for p in ps)
+
+
+def test_dev_gold_participants(dev_gold, user_dict):
+    """The dev set's participants and mentions (CODEBOOK §4), scored as `jmm evaluate` does."""
+    tp = fp = fn = mtp = mfp = mfn = 0
+    for line in dev_gold.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        ps = _tag(item["text"], item["date"], user_dict, item["title"])
+        gold = {norm_name(n) for n in item["gold"]["participants"]}
+        pred = {norm_name(p.name) for p in ps}
+        tp, fp, fn = tp + len(gold & pred), fp + len(pred - gold), fn + len(gold - pred)
+        gm, pm = set(item["gold"]["participant_mentions"].values()), {p.mention for p in ps}
+        mtp, mfp, mfn = mtp + len(gm & pm), mfp + len(pm - gm), mfn + len(gm - pm)
+    assert 2 * tp / (2 * tp + fp + fn) >= 0.85
+    assert 2 * mtp / (2 * mtp + mfp + mfn) >= 0.85
