@@ -345,16 +345,16 @@ def typed(df: pd.DataFrame, cols: Iterable[Column]) -> pd.DataFrame:
         elif c.type == "date":
             out[c.name] = s.map(lambda v, c=c: _date(v, c.name)).astype(object)
         else:
-            out[c.name] = s.map(lambda v: None if _isna(v) else str(v)).astype(object)
+            out[c.name] = s.map(lambda v: None if isna(v) else str(v)).astype(object)
     return pd.DataFrame(out, index=df.index)
 
 
-def _isna(v: Any) -> bool:
+def isna(v: Any) -> bool:
     return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
 
 
 def _date(v: Any, name: str) -> dt.date | None:
-    if _isna(v) or v == "":
+    if isna(v) or v == "":
         return None
     if isinstance(v, dt.date):
         return v if not isinstance(v, dt.datetime) else v.date()
@@ -473,7 +473,7 @@ def write_parquet(df: pd.DataFrame, cols: tuple[Column, ...], path: Path, table_
     arrays = []
     for c in cols:
         s = df[c.name]
-        values = [None if _isna(v) else v for v in s.tolist()]
+        values = [None if isna(v) else v for v in s.tolist()]
         if c.type in ("integer",):
             values = [None if v is None else int(v) for v in values]
         elif c.type == "boolean":
@@ -537,7 +537,7 @@ def write_xlsx(frames: Mapping[str, pd.DataFrame], settings: ExportSettings, pat
         for row in df[[c.name for c in cols]].itertuples(index=False, name=None):
             out = []
             for c, v in zip(cols, row):
-                if _isna(v):
+                if isna(v):
                     out.append(None)
                 elif isinstance(v, str):
                     v = _xlsx_text(v, f"{s.name}.{c.name}", cut)
@@ -606,7 +606,7 @@ def stata_frame(df: pd.DataFrame, cols: tuple[Column, ...], table_name: str
             codes = {v: i + 1 for i, v in enumerate(allowed + extra)}
             gloss = VALUE_LABELS.get(c.name, {})
             labels[name] = {i: (f"{v} {gloss[v]}" if v in gloss else v)[:32000] for v, i in codes.items()}
-            out[name] = s.map(lambda v, codes=codes: None if _isna(v) else codes[v]).astype("Int16")
+            out[name] = s.map(lambda v, codes=codes: None if isna(v) else codes[v]).astype("Int16")
         elif c.type == "boolean":
             out[name] = s.astype("Int8")
             labels[name] = dict(_BOOL_LABELS)
@@ -622,7 +622,7 @@ def stata_frame(df: pd.DataFrame, cols: tuple[Column, ...], table_name: str
             out[name] = pd.to_datetime(s.map(lambda v: None if v is None else v.isoformat()), format="%Y-%m-%d")
             dates.append(name)
         else:
-            text = s.map(lambda v: "" if _isna(v) else _CONTROL.sub("", v)).astype(object)
+            text = s.map(lambda v: "" if isna(v) else _CONTROL.sub("", v)).astype(object)
             if len(text) and int(text.map(lambda v: len(v.encode("utf-8"))).max()) > STATA_MAX_STR:
                 strl.append(name)
             out[name] = text

@@ -66,12 +66,27 @@ def _fmt(v: float, percent: bool) -> str:
     return f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.2g}" if abs(v) < 1 else f"{v:.1f}"
 
 
+def _legend_rows(series: Sequence[Mapping[str, Any]], width: float) -> list[tuple[float, Mapping[str, Any], int]]:
+    """(x, series, row) of each legend entry, wrapped to `width` (text width estimated: 11 px a CJK character)."""
+    out, x, row = [], 0.0, 0
+    for s in series:
+        name = str(s["name"])
+        w = 24 + sum(11 if ord(ch) > 0x2e80 else 6.2 for ch in name)
+        if x and x + w > width:
+            x, row = 0.0, row + 1
+        out.append((x, s, row))
+        x += w
+    return out
+
+
 def chart(categories: Sequence[str], series: Sequence[Mapping[str, Any]], kind: str = "bar", title: str = "",
           ylabel: str = "", percent: bool = False, stacked: bool = False, width: int = 760, height: int = 300,
           ymax: float | None = None, legend: bool = True) -> str:
     """An SVG chart over categorical x (e.g. years). Each series: name, values (None = no value), and for line
     charts optional `low`/`high` for a shaded interval. kind: bar (grouped, or stacked) or line."""
-    left, right, top, bottom = 56, 12, 30 if title else 12, 56 if legend and len(series) > 0 else 34
+    items = _legend_rows(series, width - 56) if legend else []
+    rows = (items[-1][2] + 1) if items else 0
+    left, right, top, bottom = 56, 12, 30 if title else 12, 34 + 18 * rows
     w, h = width - left - right, height - top - bottom
     n = max(1, len(categories))
     vals = [v for s in series for v in list(s["values"]) + list(s.get("high") or []) if v is not None]
@@ -132,13 +147,11 @@ def chart(categories: Sequence[str], series: Sequence[Mapping[str, Any]], kind: 
                            f'{_e(s["name"])}, {_e(categories[i])}: {_fmt(v, percent) if percent else round(v, 3)}'
                            f'</title></circle>')
     out.append(f'<line x1="{left}" x2="{left + w}" y1="{top + h}" y2="{top + h}" class="axis"/>')
-    if legend and series:
-        lx, ly = left, height - 14
-        for j, s in enumerate(series):
-            colour = s.get("colour", PALETTE[j % len(PALETTE)])
-            out.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{colour}"/>'
-                       f'<text x="{lx + 14}" y="{ly}" class="lg">{_e(s["name"])}</text>')
-            lx += 24 + 8 * len(str(s["name"])) + 6 * sum(1 for ch in str(s["name"]) if ord(ch) > 0x2e80)
+    for j, (x, s, row) in enumerate(items):
+        colour = s.get("colour", PALETTE[j % len(PALETTE)])
+        ly = top + h + 38 + 18 * row
+        out.append(f'<rect x="{left + x}" y="{ly - 9}" width="10" height="10" fill="{colour}"/>'
+                   f'<text x="{left + x + 14}" y="{ly}" class="lg">{_e(s["name"])}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -426,34 +439,39 @@ def browser_index(frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
     docs = frames["documents"]
     docs = docs[~docs["quarantined"].fillna(False).astype(bool)] if len(docs) else docs
     collab = frames["collaboration"].set_index("doc_id") if len(frames["collaboration"]) else pd.DataFrame()
-    names = sorted(set(frames["participants"]["name"].dropna())) if len(frames["participants"]) else []
+    names = sorted({_text(n) for n in frames["participants"]["name"] if _text(n)}) if len(frames["participants"]) \
+        else []
     number = {n: i for i, n in enumerate(names)}
     parts: dict[str, list[int]] = defaultdict(list)
     if len(frames["participants"]):
         for d, n in zip(frames["participants"]["doc_id"], frames["participants"]["name"]):
-            if n is not None and number[n] not in parts[d]:
+            if not export_stage.isna(n) and number[n] not in parts[d]:
                 parts[d].append(number[n])
     series_of = {}
     if len(frames["meetings"]):
         for s, ids in zip(frames["meetings"]["series"], frames["meetings"]["doc_ids"]):
-            for d in (ids or "").split(";"):
-                if s:
-                    series_of[d] = s
-    order = docs.assign(_d=docs["date"].map(lambda v: v.isoformat() if v is not None else "")).sort_values(
+            for d in _text(ids).split(";"):
+                if _text(s):
+                    series_of[d] = _text(s)
+    order = docs.assign(_d=docs["date"].map(lambda v: "" if export_stage.isna(v) else v.isoformat())).sort_values(
         ["_d", "doc_id"], kind="mergesort")
     rows = []
     classes = list(export_stage.CATEGORIES["doc_class"])
     for r in order.itertuples():
         c = collab.loc[r.doc_id] if len(collab) and r.doc_id in collab.index else None
         bits = "".join(("1" if c is not None and bool(c.get(t)) is True else "0") for t in COLLAB_TYPES)
-        rows.append([r.doc_id, r.title or "", r.date.isoformat() if r.date is not None else "",
+        rows.append([r.doc_id, _text(r.title), r.date.isoformat() if not export_stage.isna(r.date) else "",
                      classes.index(r.doc_class) if r.doc_class in classes else -1, bits,
                      sorted(parts.get(r.doc_id, [])), series_of.get(r.doc_id, "")])
     return {"names": names, "classes": classes, "collab": [COLLAB_LABELS[t] for t in COLLAB_TYPES], "docs": rows}
 
 
+def _text(v: Any) -> str:
+    return "" if export_stage.isna(v) else str(v)
+
+
 def _json_for_script(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
 
 
 # -- the page ---------------------------------------------------------------------------------------------------
