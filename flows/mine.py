@@ -6,6 +6,7 @@ document in one transaction as its batch completes, so a killed run resumes wher
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import time
@@ -21,7 +22,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 from pipeline import collect, export as export_stage, process, topics as topic_stage
 from pipeline.errors import TopicError
 from pipeline.gazetteer import load_gazetteer
-from pipeline.records import Source
+from pipeline.records import Document, Page, Source, Table
 from pipeline.segment import write_user_dictionary
 from pipeline.settings import RunnerKind, Settings, read_settings
 from flows.progress import Progress
@@ -175,8 +176,12 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
             store.quarantine(q["sha256"], q["file"], q["reason"], q["stage"], q.get("record"))
         versions = process.stage_versions(settings)
         processed = quarantined = 0
+        again, p.todo = _resumable(store, p.todo, versions)
         futures = [process_batch.submit(b, settings) for b in
                    _batches(p.todo, settings.runner.batch_size, settings.runner.workers)]
+        futures += [resume_batch.submit(b, settings)
+                    for b in _batches(again, settings.runner.batch_size, settings.runner.workers)]
+        p.todo = p.todo + [Source(d.doc_id, d.source, d.kind) for d, _t, _s in again]
         with Progress(len(p.todo)) as bar:
             for fut in as_completed(futures):
                 outcomes = fut.result()
@@ -206,6 +211,63 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
         }
     publish_artifacts(summary, report)
     return summary
+
+
+#: The per-document stages in order; a changed version re-runs that stage and the ones after it.
+STAGES = ("extract", "segment", "tag", "code")
+
+
+def _resumable(store: Store, todo: list[Source], versions: dict[str, str]
+               ) -> tuple[list[tuple[Document, tuple[str, ...], str]], list[Source]]:
+    """Split the stale documents: those whose extraction is still current are re-done from their stored text
+    (and tokens, when segmentation is current too), from the first stage whose version changed; the others
+    are processed from their files."""
+    stored = store.versions()
+    again, rest = [], []
+    for s in todo:
+        old = stored.get(s.doc_id)
+        if not old or old.get("extract") != versions["extract"]:
+            rest.append(s)
+            continue
+        stage = next((k for k in STAGES if old.get(k) != versions[k]), "tag")
+        doc, tokens = _stored_document(store, s.doc_id)
+        again.append((doc, tokens if stage != "segment" else (), stage))
+    return again, rest
+
+
+def _stored_document(store: Store, doc_id: str) -> tuple[Document, tuple[str, ...]]:
+    """A stored document as extracted (text, pages, tables, metadata) and its stored tokens."""
+    row = store.con.execute(
+        "SELECT source, kind, external_id, title, date, extraction, text, original_text, warnings FROM documents "
+        "WHERE doc_id = ?", [doc_id]).fetchone()
+    src, kind, ext_id, title, date, extraction, text, original, warnings = row
+    pages = tuple(Page(n, t, m, q) for n, t, m, q in store.con.execute(
+        "SELECT n, text, method, quality FROM pages WHERE doc_id = ? ORDER BY n", [doc_id]).fetchall())
+    tables = tuple(Table(pg, tuple(tuple(r) for r in json.loads(rows))) for pg, rows in store.con.execute(
+        "SELECT page, rows FROM doc_tables WHERE doc_id = ? ORDER BY idx", [doc_id]).fetchall())
+    tok = store.con.execute("SELECT tokens FROM tokens WHERE doc_id = ?", [doc_id]).fetchone()
+    doc = Document(doc_id, src, title, date, text, pages, kind, extraction, tuple(json.loads(warnings or "[]")),
+                   tables, original, ext_id)
+    return doc, tuple(tok[0]) if tok else ()
+
+
+@task(name="resume-batch", cache_policy=NONE)
+def resume_batch(items: list[tuple[Document, tuple[str, ...], str]], settings: Settings) -> list[process.Outcome]:
+    """Re-run segment (if its version changed), tag and code on documents already extracted."""
+    from pipeline import segment, tag
+    from pipeline.errors import PipelineError
+
+    user_dict = settings.path(settings.segment.user_dictionary)
+    gaz_dir = settings.path(settings.tag.gazetteer)
+    out = []
+    for doc, tokens, stage in items:
+        source = Source(doc.doc_id, doc.source, doc.kind)
+        try:
+            words = segment.words(doc.text, user_dict) if stage == "segment" or not tokens else list(tokens)
+            out.append(process.Outcome(source, doc, tuple(words), tag.document(doc, words, gaz_dir, user_dict)))
+        except PipelineError as exc:
+            out.append(process.Outcome(source, stage=stage, reason=f"{doc.source}: {exc}"))
+    return out
 
 
 def run_mine(paths: list[str], out: str | None, settings: Settings) -> dict[str, Any]:

@@ -1,0 +1,87 @@
+"""Incremental runs: an unchanged batch is skipped and the run says so; bumping one stage's version re-runs
+that stage and the ones after it, from the stored text, and nothing else."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Count calls of each stage (the thread runner keeps them in this process)."""
+    from pipeline import extract, isolate, segment, tag
+
+    calls = {"extract": 0, "segment": 0, "tag": 0}
+
+    def wrap(mod, name, key):
+        orig = getattr(mod, name)
+
+        def f(*a, **k):
+            calls[key] += 1
+            return orig(*a, **k)
+
+        monkeypatch.setattr(mod, name, f)
+
+    wrap(isolate, "document", "extract")
+    wrap(extract, "document", "extract")
+    wrap(segment, "words", "segment")
+    wrap(tag, "document", "tag")
+    return calls
+
+
+def test_stage_versions_rerun_only_what_changed(prefect_harness, settings_factory, counted, monkeypatch,
+                                                  tmp_path):
+    from flows.mine import run_mine
+    from pipeline import code, extract, segment, tag
+    from pipeline.store import Store
+
+    pdfs = sorted((ROOT / "corpora" / "sample").glob("*.pdf"))[:3]
+    if len(pdfs) < 3:
+        pytest.skip("corpora/sample has no PDFs yet")
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for p in pdfs:
+        shutil.copy(p, batch / p.name)
+    settings = settings_factory(runner__kind="thread", runner__workers=1, topics__enabled=False,
+                                export__formats=["csv"], export__report=False)
+    out = str(tmp_path / "out")
+
+    def run() -> dict:
+        for k in counted:
+            counted[k] = 0
+        return run_mine([str(batch)], out, settings)
+
+    first = run()
+    assert first["new_documents"] == 3 and counted == {"extract": 3, "segment": 3, "tag": 3}
+    docs_csv = (tmp_path / "out" / "documents.csv").read_bytes()
+
+    second = run()
+    assert second["new_documents"] == 0 and second["already_known"] == 3
+    assert counted == {"extract": 0, "segment": 0, "tag": 0}
+
+    monkeypatch.setattr(code, "VERSION", code.VERSION + "-bumped")
+    third = run()
+    assert third["new_documents"] == 3 and counted == {"extract": 0, "segment": 0, "tag": 3}
+
+    monkeypatch.setattr(tag, "VERSION", tag.VERSION + "-bumped")
+    run()
+    assert counted == {"extract": 0, "segment": 0, "tag": 3}
+
+    monkeypatch.setattr(segment, "VERSION", segment.VERSION + "-bumped")
+    run()
+    assert counted == {"extract": 0, "segment": 3, "tag": 3}
+    assert run()["new_documents"] == 0 and counted == {"extract": 0, "segment": 0, "tag": 0}
+
+    monkeypatch.setattr(extract, "VERSION", extract.VERSION + "-bumped")
+    run()
+    assert counted == {"extract": 3, "segment": 3, "tag": 3}
+
+    # re-done from the stored text or from the file, the tables are the same
+    assert (tmp_path / "out" / "documents.csv").read_bytes() == docs_csv
+    with Store(Path(settings.path(settings.store.root)) / settings.store.database, read_only=True) as store:
+        assert {v["code"] for v in store.versions().values()} == {code.VERSION}
