@@ -33,7 +33,7 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
 _CJK_PUNCT = "，。、；：？！“”‘’（）《》〈〉【】—…·「」『』〔〕"
 _SENTENCE_END = "。！？；：…」』”）》"
-_SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK}{_CJK_PUNCT}])[ \t\u3000\u00a0]+(?=[{_CJK}{_CJK_PUNCT}])")
+_SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK}{_CJK_PUNCT}])[ \u3000\u00a0]+(?=[{_CJK}{_CJK_PUNCT}])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\uffff\u200b-\u200f\u2028\u2029]")
 _UNMAPPED = re.compile("[\ufffd\ufffe]")  # U+FFFD replacement, U+FFFE: pdfium's mark for a glyph without Unicode
 _PUA = re.compile(r"[\ue000-\uf8ff\U000f0000-\U0010ffff]")
@@ -85,12 +85,12 @@ def normalise(text: str, drop_page_numbers: bool = True) -> str:
     text = _PUA.sub("", _CONTROL.sub("", _fullwidth_ascii(_CID.sub("", _UNMAPPED.sub("", text)))))
     lines = []
     for raw in text.split("\n"):
-        line = _SPACE_BETWEEN_CJK.sub("", raw.strip(" \t\u3000\u00a0"))
+        line = _SPACE_BETWEEN_CJK.sub("", raw.strip(" \u3000\u00a0")).strip("\t")
         if drop_page_numbers and _PAGE_NUMBER.match(line):
             continue
         lines.append(line)
     widths = sorted(_width(x) for x in lines if _width(x) >= 8)
-    full = widths[int(len(widths) * 0.75)] if len(widths) >= 4 else 0.0
+    full = widths[int(len(widths) * 0.75)] if len(widths) >= 2 else 0.0
     paragraphs: list[str] = []
     current, last_line = "", ""
     for line in lines:
@@ -122,9 +122,10 @@ def _joins(paragraph: str, previous: str, line: str, full: float) -> bool:
         return False
     if _open_brackets(paragraph) and len(paragraph) < 200:
         return True
-    if full:  # a full-width line that does not end a sentence goes on; a short one ends its paragraph
-        return _width(previous) >= 0.8 * full or last in "，、（“《"
-    return bool(_CJK_RE.match(last) or last in "，、（“《〈" or last.isalnum())
+    if not full:  # too few lines to tell a full line from a short one: lines are paragraphs
+        return last in "，、（“《〈"
+    # a full-width line that does not end a sentence goes on; a short one ends its paragraph
+    return _width(previous) >= 0.8 * full or last in "，、（“《"
 
 
 # -- page quality gates --------------------------------------------------------------------------------------
@@ -636,6 +637,9 @@ def _title_from(text: str, fallback: str) -> str:
     for line in lines:
         if 4 <= len(line) <= _TITLE_MAX and not _NOT_TITLE.search(line):
             return line
+    for line in lines:
+        if len(line) > _TITLE_MAX and not _NOT_TITLE.search(line):
+            return line[:_TITLE_MAX]
     return fallback
 
 

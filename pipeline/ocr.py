@@ -22,6 +22,7 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_PUNCT = "，。、；：？！“”‘’（）《》〈〉【】—…·「」『』〔〕"
 _GAP = re.compile(f"(?<=[{_CJK}{_CJK_PUNCT}])[ \t\u3000]+(?=[{_CJK}{_CJK_PUNCT}])")
 _GAP_BEFORE_DIGIT = re.compile(f"(?<=[{_CJK}{_CJK_PUNCT}]) +(?=[0-9])|(?<=[0-9]) +(?=[{_CJK}{_CJK_PUNCT}])")
+_GAP_AT_PUNCT = re.compile(f"(?<=[{_CJK}]) +(?=[,.;:?!()])|(?<=[{_CJK}][,.;:?!()]) +(?=[{_CJK}0-9])|(?<=[,.;:?!()]) +(?=[{_CJK}])")
 _HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
 # half-width punctuation with Chinese on the left (or a closing bracket) and Chinese or a line end on the right
 _PUNCT_AFTER_CJK = re.compile(f"(?<=[{_CJK}])[,;:?!](?=[{_CJK}（“《]|$)", re.M)
@@ -63,6 +64,7 @@ def tidy(text: str) -> str:
     for line in text.replace("\r", "").split("\n"):
         line = _GAP.sub("", line.strip())
         line = _GAP_BEFORE_DIGIT.sub("", line)
+        line = _GAP_AT_PUNCT.sub("", line)
         line = _PUNCT_AFTER_CJK.sub(lambda m: _HALF_TO_FULL[m.group()], line)
         line = _PAREN.sub(lambda m: f"（{m.group(1)}）", line)
         line = _PERIOD.sub("。", line)

@@ -1,0 +1,340 @@
+"""extract: normalisation, quality gates, reading order, margins, OCR, tables, other formats, bad input.
+
+PDFs are generated here (reportlab, PIL + img2pdf) into tmp_path; the shared real PDFs are used when present."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pipeline import extract, ocr
+from pipeline.errors import ExtractionError
+from pipeline.records import Source
+from pipeline.settings import ExtractSettings
+
+NO_OCR = ExtractSettings(ocr="none")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+BODY = ("为贯彻落实长三角区域一体化发展战略，进一步深化沪苏浙皖四地生态环境保护合作，经协商一致，"
+        "决定建立长三角区域生态环境保护协作联席会议制度，联席会议由四地政府分管领导组成，每年召开一次全体会议。")
+NOTO = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+def _source(path: Path, kind: str = "pdf") -> Source:
+    return Source(path.stem, str(path), kind)
+
+
+def _wrap(text: str, width: int = 30) -> list[str]:
+    return [text[i:i + width] for i in range(0, len(text), width)]
+
+
+def _pdf(path: Path, pages: list[list[tuple[float, str]]], header_last: str | None = None,
+         running: str | None = None, numbers: bool = True, table: bool = False) -> Path:
+    """A text PDF (reportlab, STSong-Light CID font): each page is (y, text) lines drawn in order; optionally a
+    banner drawn last at the top of page 1, a running header, 公文 page numbers and a ruled table."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for i, lines in enumerate(pages, 1):
+        c.setFont("STSong-Light", 14)
+        if numbers:
+            c.drawCentredString(297, 40, f"— {i} —")
+        for y, text in lines:
+            c.drawString(72, y, text)
+        if running:
+            c.setFont("STSong-Light", 10)
+            c.drawString(72, 810, running)
+        if table and i == 1:
+            c.setFont("STSong-Light", 12)
+            rows = [("序号", "成员单位", "职责"), ("1", "上海市生态环境局", "牵头"), ("2", "江苏省生态环境厅", "参与")]
+            for r, row in enumerate(rows):
+                for k, cell in enumerate(row):
+                    c.drawString(80 + k * 150, 300 - r * 30 + 10, cell)
+            for r in range(len(rows) + 1):
+                c.line(72, 300 - r * 30 + 30, 522, 300 - r * 30 + 30)
+            for k in range(4):
+                c.line(72 + k * 150, 330, 72 + k * 150, 240)
+        if header_last and i == 1:
+            c.setFont("STSong-Light", 26)
+            c.drawCentredString(297, 760, header_last)
+        c.showPage()
+    c.save()
+    return path
+
+
+def _body_page(start: float = 700) -> list[tuple[float, str]]:
+    return [(start - 22 * k, line) for k, line in enumerate(_wrap(BODY))]
+
+
+# -- normalisation and gates ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, expected", [
+    ("国 家 能 源 局 江 苏 监 管 办 公 室", "国家能源局江苏监管办公室"),
+    ("第一条　联席会议由各成员单位组成。\n第二条 联席会议每年召开一次。", "第一条联席会议由各成员单位组成。\n第二条联席会议每年召开一次。"),
+    ("２０２３年５月", "2023年5月"),
+    ("关于印发《江苏省电力中长期市场实施细则\n（2026 版）》的通知", "关于印发《江苏省电力中长期市场实施细则（2026 版）》的通知"),
+    ("正文。\n— 3 —\n下文。", "正文。\n下文。"),
+    ("第 3 页 共 10 页", ""),
+    ("公式 \ufffd\ufffe 符号(cid:12)\x07", "公式符号"),
+])
+def test_normalise_cleans_and_keeps_structure(raw, expected):
+    assert extract.normalise(raw) == expected
+
+
+def test_normalise_joins_full_lines_and_keeps_short_ones_as_paragraph_ends():
+    lines = _wrap(BODY, 28)
+    text = "\n".join(["联席会议制度"] + lines + ["第二条 成员单位。"] + lines)
+    out = extract.normalise(text).split("\n")
+    assert out == ["联席会议制度", BODY, "第二条成员单位。", BODY]
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ('"$9 <=>? @, & & & & & & & 9:;< 9:;9 9:9= 9:9;< "$; <=>? @, & & & & & 9:?< 9:;9 !"#$ %&\'()*', "garbled"),
+    ("(cid:123)(cid:45)(cid:67)(cid:89) 联席会议", "(cid:)"),
+    ("佛" * 40, "repeated"),
+    ("\ue001\ue002\ue003\ue004\ue005\ue006\ue007 联席会议", "private-use"),
+    ("\ufffd" * 10 + "联席会议制度", "without Unicode"),
+])
+def test_gate_rejects_junk_text_layers(raw, reason):
+    assert reason in (extract._gate(raw) or "")
+
+
+@pytest.mark.parametrize("raw", [BODY, "1 总则....................................10\n1.1 编制依据..........10",
+                                 "Pi,t ≤ PMAX 式中 α = 0.5", ""])
+def test_gate_accepts_real_text(raw):
+    assert extract._gate(raw) is None
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("联 席 会 议 , 由 各 方 组 成 .", "联席会议，由各方组成。"),
+    ("会议(扩大)召开 : 第 3 次", "会议（扩大）召开：第3次"),
+    ("Hello, world. 2023", "Hello, world. 2023"),
+])
+def test_ocr_tidy_removes_cjk_spaces_and_restores_full_width(raw, expected):
+    assert ocr.tidy(raw) == expected
+
+
+# -- generated PDFs ------------------------------------------------------------------------------------------
+
+def test_red_header_drawn_last_comes_first_and_margins_go(tmp_path):
+    path = _pdf(tmp_path / "red.pdf", [_body_page(), _body_page(), _body_page()],
+                header_last="长三角区域合作办公室文件", running="长三角生态环境保护协作")
+    doc = extract.document(_source(path), settings=NO_OCR)
+    first = doc.pages[0].text.split("\n")
+    assert first[0] == "长三角区域合作办公室文件"
+    assert all("—" not in p.text and not p.text.startswith("长三角生态环境保护协作") for p in doc.pages)
+    assert doc.pages[1].text == BODY and doc.title == BODY[:80]
+    assert [p.quality for p in doc.pages] == ["ok"] * 3 and doc.warnings == ()
+
+
+def test_running_headers_kept_when_asked(tmp_path):
+    path = _pdf(tmp_path / "run.pdf", [_body_page()] * 3, running="长三角生态环境保护协作")
+    doc = extract.document(_source(path), settings=NO_OCR.model_copy(update={"drop_running_headers": False}))
+    assert all(p.text.startswith("长三角生态环境保护协作") for p in doc.pages)
+
+
+def test_tables_are_read_with_rows(tmp_path):
+    path = _pdf(tmp_path / "table.pdf", [_body_page()], table=True)
+    doc = extract.document(_source(path), settings=NO_OCR)
+    assert doc.tables, doc.warnings
+    rows = doc.tables[0].rows
+    assert doc.tables[0].page == 1 and rows[0] == ("序号", "成员单位", "职责") and rows[2][1] == "江苏省生态环境厅"
+
+
+def _image_pdf(tmp_path: Path, lines: list[str]) -> Path:
+    """An image-only PDF (a scan): Chinese text drawn with Noto Sans CJK onto a 200-dpi page strip."""
+    img2pdf = pytest.importorskip("img2pdf")
+    from PIL import Image, ImageDraw, ImageFont
+
+    if not NOTO.is_file():
+        pytest.skip(f"{NOTO} not installed (apt-get install fonts-noto-cjk)")
+    font = ImageFont.truetype(str(NOTO), 44)
+    img = Image.new("L", (1650, 120 + 80 * len(lines)), 255)
+    draw = ImageDraw.Draw(img)
+    for k, line in enumerate(lines):
+        draw.text((100, 60 + 80 * k), line, font=font, fill=0)
+    png = tmp_path / "scan.png"
+    img.save(png, dpi=(200, 200))
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(img2pdf.convert(str(png)))
+    return path
+
+
+def test_scanned_page_is_ocred(tmp_path):
+    if not ocr.available("chi_sim"):
+        pytest.skip("tesseract with chi_sim is not installed (.ci/run installs it)")
+    lines = ["长三角区域生态环境保护协作联席会议", "第一次全体会议在上海召开，", "沪苏浙皖四地政府分管领导出席。"]
+    path = _image_pdf(tmp_path, lines)
+    doc = extract.document(_source(path), settings=ExtractSettings(ocr_dpi=200))
+    page = doc.pages[0]
+    assert (page.method, page.quality, doc.extraction) == ("ocr", "ocr", "ocr")
+    ref = "".join(lines)
+    got = re.sub(r"\s", "", page.text)
+    assert " " not in page.text and "，" in got
+    errors = sum((Counter(ref) - Counter(got)).values()) + sum((Counter(got) - Counter(ref)).values())
+    assert errors / len(ref) <= 0.1, got
+
+
+def test_scan_without_ocr_is_marked_needs_ocr_and_raises(tmp_path, monkeypatch):
+    path = _image_pdf(tmp_path, ["联席会议纪要"])
+    monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
+    extract._ocr_available.cache_clear()
+    try:
+        pages = extract.pages(path, ExtractSettings())
+        assert [(p.method, p.quality) for p in pages] == [("none", "needs_ocr")]
+        with pytest.raises(ExtractionError, match="needs_ocr 1.*install tesseract"):
+            extract.document(_source(path), settings=ExtractSettings())
+    finally:
+        extract._ocr_available.cache_clear()
+
+
+# -- bad input: always ExtractionError naming the file and the reason -----------------------------------------
+
+def _encrypted(tmp_path: Path) -> Path:
+    pikepdf = pytest.importorskip("pikepdf")
+    plain = _pdf(tmp_path / "plain.pdf", [_body_page()])
+    path = tmp_path / "locked.pdf"
+    with pikepdf.open(plain) as pdf:
+        pdf.save(path, encryption=pikepdf.Encryption(user="secret", owner="owner"))
+    return path
+
+
+@pytest.mark.parametrize("make, kind, message", [
+    (lambda d: d / "empty.pdf", "pdf", "empty file"),
+    (lambda d: d / "notpdf.pdf", "pdf", "not a PDF"),
+    (lambda d: d / "truncated.pdf", "pdf", "corrupt|no pages|unreadable"),
+    (_encrypted, "pdf", "encrypted PDF"),
+    (lambda d: d / "missing.pdf", "pdf", "file not found"),
+    (lambda d: d / "bad.docx", "docx", "not a DOCX"),
+    (lambda d: d / "ole.docx", "docx", "encrypted DOCX or legacy"),
+    (lambda d: d / "zip.docx", "docx", "DOCX"),
+    (lambda d: d / "binary.txt", "txt", "binary data"),
+    (lambda d: d / "blank.txt", "txt", "no text found"),
+])
+def test_bad_input_raises_extraction_error_naming_the_file(tmp_path, make, kind, message):
+    (tmp_path / "empty.pdf").write_bytes(b"")
+    (tmp_path / "notpdf.pdf").write_bytes(b"<html>not a pdf</html>")
+    good = _pdf(tmp_path / "good.pdf", [_body_page()])
+    (tmp_path / "truncated.pdf").write_bytes(good.read_bytes()[:400])
+    (tmp_path / "bad.docx").write_bytes(b"hello, this is not a zip")
+    (tmp_path / "ole.docx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "zip.docx", "w") as z:
+        z.writestr("hello.txt", "no document part")
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02binary\x00" * 20)
+    (tmp_path / "blank.txt").write_text("  \n\n ", encoding="utf-8")
+    path = make(tmp_path)
+    with pytest.raises(ExtractionError, match=message) as err:
+        extract.document(_source(path, kind), settings=NO_OCR)
+    assert str(path) in str(err.value)
+
+
+# -- other formats -------------------------------------------------------------------------------------------
+
+def test_gb18030_text_file_is_decoded(tmp_path):
+    path = tmp_path / "gbk.txt"
+    path.write_bytes(("联席会议纪要\n" + BODY).encode("gb18030"))
+    doc = extract.document(_source(path, "txt"), settings=NO_OCR)
+    assert doc.title == "联席会议纪要" and BODY in doc.text
+
+
+def test_docx_keeps_paragraphs_and_tables_in_order(tmp_path):
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("关于建立联席会议制度的通知")
+    t = d.add_table(rows=2, cols=2)
+    t.cell(0, 0).text, t.cell(0, 1).text = "成员单位", "职责"
+    t.cell(1, 0).text, t.cell(1, 1).text = "上海市发展改革委", "牵头"
+    d.add_paragraph(BODY)
+    path = tmp_path / "notice.docx"
+    d.save(path)
+    doc = extract.document(_source(path, "docx"), settings=NO_OCR)
+    assert doc.text.split("\n") == ["关于建立联席会议制度的通知", "成员单位\t职责", "上海市发展改革委\t牵头", BODY]
+
+
+def test_html_keeps_the_article_not_the_navigation(tmp_path):
+    nav = "".join(f"<li><a href='/{i}'>首页导航栏目{i}</a></li>" for i in range(20))
+    html = (f"<html><head><title>联席会议召开</title></head><body><nav><ul>{nav}</ul></nav>"
+            f"<article><h1>长三角联席会议召开</h1><p>{BODY}</p><p>{BODY[::-1]}</p></article>"
+            f"<footer>版权所有 网站地图 联系我们</footer></body></html>")
+    path = tmp_path / "page.html"
+    path.write_text(html, encoding="utf-8")
+    doc = extract.document(_source(path, "html"), settings=NO_OCR)
+    assert BODY in doc.text and "首页导航栏目" not in doc.text and "版权所有" not in doc.text
+
+
+def test_traditional_record_is_simplified_and_original_kept():
+    text = "粵港澳大灣區聯席會議在香港舉行，三地政府代表簽署合作協議，推動區域經濟發展與環境保護。"
+    record = {"id": "hk-1", "title": "聯席會議", "date": "2023年5月6日", "text": text}
+    doc = extract.document(Source("x", "hk.jsonl", "jsonl-record", 0), record, settings=NO_OCR)
+    assert doc.text.startswith("粤港澳大湾区联席会议在香港举行") and doc.original_text == text
+    assert doc.title == "联席会议" and doc.date == "2023-05-06" and doc.external_id == "hk-1"
+    simplified = extract.document(Source("y", "cn.jsonl", "jsonl-record", 1), {"text": BODY}, settings=NO_OCR)
+    assert simplified.original_text is None and simplified.text == BODY
+
+
+@pytest.mark.parametrize("record", [None, {"text": ""}, {"text": 42}, {"title": "x"}])
+def test_bad_record_raises(record):
+    with pytest.raises(ExtractionError, match="record|missing"):
+        extract.document(Source("x", "a.jsonl", "jsonl-record", 3), record, settings=NO_OCR)
+
+
+# -- the shared real PDFs ------------------------------------------------------------------------------------
+
+def _pdftotext(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True,
+                          check=True).stdout.decode("utf-8")
+
+
+@pytest.mark.parametrize("stem", ["21cdf3b77a55", "339a54f2e2aa", "3fa07f2beb80", "758cec2d32cc"])
+def test_real_pdfs_match_pdftotext_cjk(shared_pdfs, stem):
+    path = shared_pdfs / f"{stem}.pdf"
+    doc = extract.document(_source(path), settings=NO_OCR)
+    a, b = Counter(CJK.findall(_pdftotext(path))), Counter(CJK.findall(doc.text))
+    inter = sum((a & b).values())
+    p, r = inter / sum(b.values()), inter / sum(a.values())
+    assert 2 * p * r / (p + r) >= 0.99
+    assert not any(re.search(r"\(cid:|\ufffd|[\x00-\x08\x0b\x0c\x0e-\x1f]", pg.text) for pg in doc.pages)
+
+
+def test_real_red_header_joint_issuance_comes_first(shared_pdfs):
+    doc = extract.document(_source(shared_pdfs / "b6d78a873d5e.pdf"), settings=NO_OCR)
+    assert doc.pages[0].text.split("\n")[:2] == ["国家能源局江苏监管办公室", "江苏省发展和改革委员会文件"]
+    assert doc.title.startswith("关于印发《江苏省电力中长期市场实施细则") and doc.title.endswith("的通知")
+    assert [p.n for p in doc.pages if p.quality == "empty"] == [43]
+
+
+def test_real_garbled_founder_fonts_are_not_kept_as_text(shared_pdfs):
+    doc = extract.document(_source(shared_pdfs / "65298673a9ed.pdf"), settings=NO_OCR)
+    flagged = [p.n for p in doc.pages if p.quality == "needs_ocr"]
+    assert flagged == [5, 6, 7, 8, 9] and all(doc.pages[n - 1].text == "" for n in flagged)
+    assert sum("needs OCR" in w for w in doc.warnings) == 5
+
+
+@pytest.mark.parametrize("stem", ["0ef479845673", "dfd0a34e0509"])
+def test_real_scans_without_ocr_raise(shared_pdfs, stem):
+    with pytest.raises(ExtractionError, match=f"{stem}.pdf: no usable text"):
+        extract.document(_source(shared_pdfs / f"{stem}.pdf"), settings=NO_OCR)
+
+
+def test_cli_extract_json(tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    path = _pdf(tmp_path / "cli.pdf", [_body_page()])
+    res = CliRunner().invoke(app, ["extract", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.output.strip().splitlines()[-1])
+    assert obj["file"] == str(path) and len(obj["sha256"]) == 64
+    assert obj["pages"][0]["method"] == "text" and obj["pages"][0]["text"] == BODY
