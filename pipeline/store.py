@@ -127,6 +127,47 @@ class RawStore:
         return sha, dest
 
 
+class StoreLock:
+    """An exclusive lock on a corpus store for one run (`<database>.lock`, flock). The operating system
+    releases it when the process ends, however it ends, so a killed run never leaves a stale lock. A second
+    run gets a StoreError naming the process that holds it, or waits up to `wait_s` seconds for it."""
+
+    def __init__(self, database: Path | str, wait_s: float = 0.0) -> None:
+        self.path = Path(f"{database}.lock")
+        self.wait_s = wait_s
+        self._fd: int | None = None
+
+    def __enter__(self) -> StoreLock:
+        import fcntl
+        import time
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                    os.close(fd)
+                    raise StoreError(
+                        f"{self.path.with_suffix('')}: the corpus store is in use by another jmm run ({holder}); "
+                        f"wait for it to finish, or stop it, and run again") from None
+                time.sleep(0.5)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing releases the flock
+            self._fd = None
+
+
 class Store:
     """The DuckDB corpus store. Use as a context manager; one writer process at a time."""
 
@@ -199,7 +240,7 @@ class Store:
         try:
             for table in _DOC_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE doc_id = ?", [doc.doc_id])
-            con.execute("DELETE FROM quarantine WHERE sha256 = ?", [doc.doc_id])
+            con.execute("DELETE FROM quarantine WHERE sha256 = ? AND stage <> 'duplicate'", [doc.doc_id])
             con.execute(
                 "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [doc.doc_id, doc.source, doc.kind, doc.external_id, doc.title, doc.date, len(doc.pages),
