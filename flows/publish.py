@@ -84,8 +84,9 @@ def publish_artifacts(summary: dict[str, Any], report: Path | None) -> None:
         lines.append(f"Report: [{report.name}]({Path(report).resolve().as_uri()}) — open it in a browser.")
     if out:
         lines.append(f"Tables, codebook and manifest: `{Path(out).resolve()}`")
-    topics = summary.get("topics") or {}
-    lines.append(f"Topics: {'fit ' + str(topics.get('fit_id')) if topics.get('fitted') else 'not fitted'}")
+    topics = summary.get("topics")
+    if topics is not None:
+        lines.append(f"Topics: {'fit ' + str(topics.get('fit_id')) if topics.get('fitted') else 'not fitted'}")
     create_markdown_artifact(markdown="\n\n".join(lines), key="jmm-run-report",
                              description="Where this run's report and tables are")
 
