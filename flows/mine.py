@@ -6,6 +6,7 @@ document in one transaction as its batch completes, so a killed run resumes wher
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import subprocess
@@ -20,14 +21,14 @@ from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from pipeline import collect, export as export_stage, process, topics as topic_stage
-from pipeline.errors import TopicError
+from pipeline.errors import CollectError, TopicError
 from pipeline.gazetteer import load_gazetteer
 from pipeline.records import Document, Page, Source, Table
 from pipeline.segment import write_user_dictionary
 from pipeline.settings import RunnerKind, Settings, read_settings
 from flows.progress import Progress
 from flows.publish import publish_artifacts, report_task
-from pipeline.store import RawStore, Store
+from pipeline.store import RawStore, Store, StoreLock
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Plan:
     todo: list[Source] = field(default_factory=list)
     known: int = 0
     quarantined: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: int = 0
     inputs: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -71,7 +73,7 @@ def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
     versions = process.stage_versions(settings)
     done = {d for d, v in store.versions().items() if v == versions}
     result = Plan()
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # doc_id → where it was first found in this run
     for path in collect.files(paths):
         kind = collect.kind_of(path)
         if kind != "jsonl":
@@ -79,22 +81,44 @@ def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
             if size_mb > settings.extract.max_file_mb:
                 sha = collect.sha256_file(path)
                 result.quarantined.append({"sha256": sha, "file": str(path), "stage": "collect", "reason":
-                                           f"{path}: file of {size_mb:.0f} MB exceeds extract.max_file_mb="
-                                           f"{settings.extract.max_file_mb:g}"})
+                                           f"{path}: file of {size_mb:.0f} MB is larger than extract.max_file_mb="
+                                           f"{settings.extract.max_file_mb:g}; split it, or raise the limit in "
+                                           f"config.yaml"})
                 continue
-        file_sha = raw.add_file(path).name.split(".")[0]
+        try:
+            file_sha = raw.add_file(path).name.split(".")[0]
+        except OSError as exc:
+            result.quarantined.append({"sha256": "", "file": str(path), "stage": "collect", "reason":
+                                       f"{path}: cannot be read ({exc.strerror}); check its permissions and "
+                                       f"run again"})
+            continue
         result.inputs.append({"path": str(path), "sha256": file_sha})
-        for source, _record, error in collect.sources(path):
-            store.add_source(source.doc_id, source.path, source.record)
-            if error:
-                result.quarantined.append({"sha256": source.doc_id, "file": str(path), "stage": "collect",
-                                           "record": source.record, "reason": f"{path}: {error}"})
-                continue
-            if source.doc_id in seen or source.doc_id in done:
-                result.known += 1
-                continue
-            seen.add(source.doc_id)
-            result.todo.append(source)
+        try:
+            for source, _record, error in collect.sources(path):
+                store.add_source(source.doc_id, source.path, source.record)
+                here = process.where(source)
+                if error:
+                    result.quarantined.append({"sha256": source.doc_id, "file": str(path), "stage": "collect",
+                                               "record": source.record, "reason":
+                                               f"{path}: {error}; fix or delete that line and run again"})
+                    continue
+                if source.doc_id in seen:
+                    result.duplicates += 1
+                    result.quarantined.append({"sha256": source.doc_id, "file": str(path), "stage": "duplicate",
+                                               "record": source.record, "reason":
+                                               f"{here}: exact duplicate of {seen[source.doc_id]} (same content, "
+                                               f"SHA-256 {source.doc_id[:12]}…); it is processed once, as that "
+                                               f"one — nothing to do, or delete the copy"})
+                    continue
+                seen[source.doc_id] = here
+                if source.doc_id in done:
+                    result.known += 1
+                    continue
+                result.todo.append(source)
+        except CollectError as exc:  # e.g. a truncated .jsonl.gz: the records before the damage go on
+            result.quarantined.append({"sha256": file_sha, "file": str(path), "stage": "collect", "reason":
+                                       f"{exc}; the records before the damage are processed — repair or "
+                                       f"download the file again and run again"})
     return result
 
 
@@ -105,19 +129,65 @@ def process_batch(sources: list[Source], settings: Settings) -> list[process.Out
 
 
 @task(name="topics", cache_policy=NONE)
-def fit_topics(settings: Settings, store: Store) -> dict[str, Any]:
-    """Fit the topic model on every stored document, unless the same fit is stored already."""
+def fit_topics(settings: Settings, store: Store, ks: list[int] | None = None,
+               refit: bool | None = None) -> dict[str, Any]:
+    """Fit the topic model on every stored document (after a K sweep when `ks` is given) and keep it under
+    models/<fit_id>/; or, when refitting is off and a fit exists, score the new documents with that fit."""
     s = settings.topics
-    stop = topic_stage.read_stopwords(settings.path(s.stopwords))
-    corpus = [topic_stage.TopicDoc(d, date, tuple(toks)) for d, date, toks in store.iter_tokens()]
-    model = topic_stage.TopicModel(s, stop)
+    refit = s.refit if refit is None else refit
+    models_dir = settings.path(s.models_dir)
+    current = store.current_fit()
+
+    def corpus():  # streamed from the store, once per pass
+        return (topic_stage.TopicDoc(d, date, tuple(toks)) for d, date, toks in store.iter_tokens())
+
     try:
-        model.fit(corpus)
+        stop = topic_stage.read_stopwords(settings.path(s.stopwords))
+        groups = topic_groups(store)
+        if not refit and not ks and current and (models_dir / current / "settings.json").is_file():
+            model = topic_stage.read_model(models_dir / current, stop).scored(corpus())
+            metrics = json.loads((models_dir / current / "metrics.json").read_text(encoding="utf-8"))
+            metrics["n_docs_scored"] = len(model.docs_)
+            store.write_topics(model.fit_id_, s.model_dump(mode="json"), metrics, model.tables(groups))
+            return {"fitted": True, "fit_id": model.fit_id_, "scored_without_refit": True,
+                    **{k: v for k, v in metrics.items() if not isinstance(v, list)}}
+        sweep_table, k = None, None
+        if ks:
+            sweep_table = topic_stage.sweep(s, stop, corpus(), ks)
+            k = topic_stage.choose_k(sweep_table, s.min_diversity)
+        model = topic_stage.TopicModel(s, stop, k=k).fit(corpus())
     except TopicError as exc:
         log.warning("topics not fitted: %s", exc)
         return {"fitted": False, "reason": str(exc)}
-    store.write_topics(model.fit_id_, s.model_dump(mode="json"), model.metrics(), model.tables())
-    return {"fitted": True, "fit_id": model.fit_id_, **model.metrics()}
+    metrics = model.metrics()
+    if s.stability_seeds:
+        metrics["stability"] = topic_stage.seed_stability(model, s.stability_seeds)
+    if sweep_table is not None:
+        metrics["sweep"] = sweep_table.to_dict(orient="records")
+    tables = model.tables(groups)
+    topic_stage.write_model(model, models_dir / model.fit_id_, metrics, tables, sweep_table)
+    store.write_topics(model.fit_id_, s.model_dump(mode="json"), metrics, tables)
+    return {"fitted": True, "fit_id": model.fit_id_, "model_dir": str(models_dir / model.fit_id_),
+            **{k: v for k, v in metrics.items() if not isinstance(v, list) or k == "sweep"}}
+
+
+def topic_groups(store: Store) -> dict[str, dict[str, list[str]]]:
+    """Each document's regions, levels and series from the `codes` table, for prevalence by group."""
+    rows = store.con.execute("SELECT doc_id, regions, levels, series FROM codes ORDER BY doc_id").fetchall()
+    return {"region": {d: list(r or []) for d, r, _, _ in rows},
+            "level": {d: list(lv or []) for d, _, lv, _ in rows},
+            "series": {d: [se] if se else [] for d, _, _, se in rows}}
+
+
+@flow(name="topics", validate_parameters=False)
+def topics(settings: Settings | None = None, config: str | None = None,
+           ks: list[int] | None = None) -> dict[str, Any]:
+    """Refit the topic model on the corpus store (with a K sweep when `ks` is given); return its summary."""
+    settings = settings or read_settings(config)
+    t0 = time.perf_counter()
+    with StoreLock(store_path(settings)), Store(store_path(settings)) as store:
+        result = fit_topics(settings, store, ks=ks, refit=True)
+    return {**result, "seconds": round(time.perf_counter() - t0, 2)}
 
 
 @task(name="export", cache_policy=NONE)
@@ -168,23 +238,29 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
     """Process the inputs end to end and export the tables; return a summary."""
     settings = settings or read_settings(config)
     t0 = time.perf_counter()
-    prepare(settings)
     summary: dict[str, Any] = {}
-    with Store(store_path(settings)) as store:
+    with StoreLock(store_path(settings)), Store(store_path(settings)) as store:
+        prepare(settings)
         p = plan(paths, settings, store)
         for q in p.quarantined:
             store.quarantine(q["sha256"], q["file"], q["reason"], q["stage"], q.get("record"))
         versions = process.stage_versions(settings)
         processed = quarantined = 0
         again, p.todo = _resumable(store, p.todo, versions)
-        futures = [process_batch.submit(b, settings) for b in
-                   _batches(p.todo, settings.runner.batch_size, settings.runner.workers)]
-        futures += [resume_batch.submit(b, settings)
-                    for b in _batches(again, settings.runner.batch_size, settings.runner.workers)]
+        batches = _batches(p.todo, settings.runner.batch_size, settings.runner.workers)
+        futures = {process_batch.submit(b, settings): b for b in batches}
+        futures.update({resume_batch.submit(b, settings): [Source(d.doc_id, d.source, d.kind) for d, _t, _s in b]
+                        for b in _batches(again, settings.runner.batch_size, settings.runner.workers)})
         p.todo = p.todo + [Source(d.doc_id, d.source, d.kind) for d, _t, _s in again]
         with Progress(len(p.todo)) as bar:
-            for fut in as_completed(futures):
-                outcomes = fut.result()
+            for fut in as_completed(list(futures)):
+                try:
+                    outcomes = fut.result()
+                except Exception as exc:  # a worker died (e.g. killed by the OS): its documents wait for a re-run
+                    log.error("a batch of %d documents failed: %s", len(futures[fut]), exc)
+                    outcomes = [process.Outcome(s, stage="process", reason=(
+                        f"{process.where(s)}: the worker processing its batch failed ({type(exc).__name__}: {exc}); "
+                        f"run again to retry it")) for s in futures[fut]]
                 for o in outcomes:
                     if o.document is None:
                         quarantined += 1
@@ -195,22 +271,42 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
                 bar.advance(len(outcomes))
         t_docs = time.perf_counter()
         topics_summary: dict[str, Any] = {"fitted": False, "reason": "disabled"}
-        if settings.topics.enabled and (processed or store.current_fit() is None):
+        corpus = _corpus_fingerprint(settings, store)
+        if settings.topics.enabled and (processed or store.current_fit() is None
+                                        or _meta(store, "fit_corpus") != corpus):
             topics_summary = fit_topics(settings, store)
+            store.con.execute("INSERT OR REPLACE INTO meta VALUES ('fit_corpus', ?)", [corpus])
         elif store.current_fit():
             topics_summary = {"fitted": True, "fit_id": store.current_fit(), "reused": True}
+        t_topics = time.perf_counter()
         counts = export_tables(settings, store, Path(out), p.inputs) if out else {}
         report = report_task(settings, store, Path(out)) if out and settings.export.report else None
+        t_export = time.perf_counter()
         summary = {
             "inputs": len(p.inputs), "new_documents": processed, "already_known": p.known,
-            "quarantined_now": quarantined + len(p.quarantined), "documents": store.count("documents"),
+            "quarantined_now": quarantined + len(p.quarantined), "duplicates": p.duplicates, "documents": store.count("documents"),
             "quarantined_total": len(store.quarantined()), "participants": store.count("participants"),
             "topics": topics_summary, "out": str(out) if out else None, "tables": counts,
-            "seconds": {"documents": round(t_docs - t0, 2), "total": round(time.perf_counter() - t0, 2)},
+            "seconds": {"documents": round(t_docs - t0, 2), "topics": round(t_topics - t_docs, 2),
+                        "export": round(t_export - t_topics, 2), "total": round(time.perf_counter() - t0, 2)},
             "report": str(report) if report else None,
         }
     publish_artifacts(summary, report)
     return summary
+
+
+def _meta(store: Store, key: str) -> str | None:
+    row = store.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def _corpus_fingerprint(settings: Settings, store: Store) -> str:
+    """What the topic fit depends on: the stored documents (and their stage versions) and the topic
+    settings. A fit made on another corpus — e.g. before a killed run added documents — is redone."""
+    h = hashlib.sha256(json.dumps(settings.topics.model_dump(mode="json"), sort_keys=True).encode())
+    for doc_id, versions in sorted(store.versions().items()):
+        h.update(f"{doc_id} {json.dumps(versions, sort_keys=True)}\n".encode())
+    return h.hexdigest()
 
 
 #: The per-document stages in order; a changed version re-runs that stage and the ones after it.

@@ -59,7 +59,8 @@ class TagSettings(_Section):
 
 
 class TopicModel(str, Enum):
-    dtm = "dtm"  # tomotopy DTModel over periods
+    timelda = "timelda"  # tomotopy LDA (Gibbs) + each topic's words per period, smoothed over neighbouring periods
+    dtm = "dtm"  # tomotopy DTModel over periods (slow: small corpora only)
     lda = "lda"  # gensim LDA, prevalence by period from document-topic weights
 
 
@@ -70,10 +71,10 @@ class Period(str, Enum):
 
 class TopicSettings(_Section):
     """Topic corpus, model and prevalence (pipeline/topics.py). `k` is capped at one topic per ten documents on a
-    small corpus; `model: dtm` trains tomotopy's DTModel with one worker so a seed gives the same topics."""
+    small corpus; tomotopy models train with one worker so a seed gives the same topics."""
 
     enabled: bool = True
-    model: TopicModel = TopicModel.dtm
+    model: TopicModel = TopicModel.timelda
     k: int = Field(30, ge=2, le=500)
     seed: int = 42
     iterations: int = Field(400, ge=1)  # DTModel training iterations; gensim LDA's per-document iterations
@@ -92,8 +93,12 @@ class TopicSettings(_Section):
     bootstrap: int = Field(500, ge=0)
     seed_topics: dict[str, list[str]] = Field(default_factory=dict)
     seed_weight: float = Field(0.3, ge=0.0)  # LDA: a seed word's prior pseudo-counts, as a share of its count
-    dtm_seed_prior: float = Field(1.0, ge=0.0)  # DTModel word prior of a seed word in its own topic
-    dtm_seed_prior_other: float = Field(0.01, ge=0.0)  # … and in the other topics
+    seed_prior: float = Field(1.0, ge=0.0)  # tomotopy: word prior of a seed word in its own topic
+    seed_prior_other: float = Field(0.001, ge=0.0)  # … and in the other topics
+    alpha: float = Field(0.1, gt=0.0)  # timelda: document-topic prior
+    eta: float = Field(0.01, gt=0.0)  # timelda: topic-word prior
+    time_bandwidth: float = Field(1.0, ge=0.0)  # timelda: Gaussian kernel width over periods (0: no sharing)
+    time_prior: float = Field(200.0, ge=0.0)  # timelda: pseudo-words of the overall topic in each period
     dtm_alpha_var: float = Field(0.1, gt=0.0)
     dtm_eta_var: float = Field(0.1, gt=0.0)
     dtm_phi_var: float = Field(0.1, gt=0.0)

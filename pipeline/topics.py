@@ -1,158 +1,719 @@
-"""Topic models of the segmented corpus: static topics (gensim LDA) and their prevalence over periods with
-bootstrap intervals. Fits follow the estimator contract: `TopicModel(settings).fit(corpus)` returns self;
-learned state ends in `_`."""
+"""Topic models of the segmented corpus: how strategic goals rise and fall over periods, regions, levels and
+meeting series.
+
+- `Vocabulary` turns jieba tokens into topic words: Chinese words only, a length window, the versioned stopword
+  list, bigram phrases (`gensim.models.Phrases`, NPMI scoring) and `Dictionary.filter_extremes`.
+- `TopicModel` fits either a dynamic topic model over periods (tomotopy `DTModel`, one timepoint per period) or
+  static gensim LDA with guided (seeded) topics through the `eta` prior; either gives each topic's top words per
+  period, each document's topic mix, and prevalence by period / region / level / series with bootstrap 95%
+  intervals. `transform` scores new documents without refitting.
+- `sweep` fits gensim LDA over a range of K and scores each by NPMI, c_v and topic diversity.
+- `write_model` / `read_model` keep a fit under `models/<fit_id>/`: settings, metrics, readable tables, and the
+  fitted objects.
+
+Everything follows the estimator contract (`__init__` stores parameters, `fit` returns self, learned state ends
+in `_`). Same corpus, settings and seed give identical tables: tomotopy trains with one worker (its results are
+then repeatable on one machine, though not across CPU instruction sets), gensim LDA runs in one process with
+`random_state`, bootstrap draws come from a seeded generator, and every table is sorted and rounded.
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable
+import sys
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipeline.errors import TopicError
+from pipeline.settings import TopicModel as ModelKind
 from pipeline.settings import TopicSettings
 
 log = logging.getLogger(__name__)
 
-VERSION = "1"
+VERSION = "2"
 
 _WORD = re.compile(r"^[\u4e00-\u9fff]+$")
+_VERSION_LINE = re.compile(r"\(version\s+([^)\s]+)\)")
+UNKNOWN_PERIOD = "unknown"
+#: doc_topics keeps a document's topics with at least this weight (the full mix is in the model folder).
+MIN_DOC_TOPIC = 0.01
+#: NPMI and diversity use these many top words per topic.
+TOP_NPMI, TOP_DIVERSITY, TOP_TERMS = 10, 25, 20
 
 
 @dataclass(frozen=True, slots=True)
 class TopicDoc:
+    """One document for the topic model: its id, ISO date (or None) and segmented tokens."""
+
     doc_id: str
     date: str | None
     tokens: tuple[str, ...]
 
 
-def read_stopwords(path: Path) -> frozenset[str]:
-    """Read a stopword list (one word a line, `#` comments)."""
-    if not path.exists():
-        return frozenset()
-    words = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return frozenset(w for w in words if w)
+@dataclass(frozen=True, slots=True)
+class Stopwords:
+    """A stopword list and the version written on its first line."""
+
+    words: frozenset[str]
+    version: str
 
 
-def clean_tokens(tokens: Iterable[str], stopwords: frozenset[str], min_length: int) -> list[str]:
-    """Keep Chinese words of at least `min_length` characters that are not stopwords."""
-    return [t for t in tokens if len(t) >= min_length and _WORD.match(t) and t not in stopwords]
+def read_stopwords(path: Path) -> Stopwords:
+    """Read a stopword list (one word a line, `#` comments, "(version N)" in the header)."""
+    if not path.is_file():
+        raise TopicError(f"{path}: stopword list not found (topics.stopwords)")
+    text = path.read_text(encoding="utf-8")
+    m = _VERSION_LINE.search(text.split("\n", 1)[0])
+    version = m.group(1) if m else hashlib.sha256(text.encode()).hexdigest()[:8]
+    words = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return Stopwords(frozenset(w for w in words if w), version)
+
+
+def clean_tokens(tokens: Iterable[str], stopwords: frozenset[str], min_length: int,
+                 max_length: int = 12) -> list[str]:
+    """Keep Chinese words of `min_length`..`max_length` characters that are not stopwords (interned)."""
+    return [sys.intern(t) for t in tokens
+            if min_length <= len(t) <= max_length and t not in stopwords and _WORD.match(t)]
 
 
 def period_of(date: str | None, period: str) -> str:
-    if not date:
-        return "unknown"
+    """The period label of an ISO date: "2019" for years, "2019-03" for months, "unknown" without a date."""
+    if not date or len(date) < 4 or not date[:4].isdigit():
+        return UNKNOWN_PERIOD
+    period = getattr(period, "value", period)
     return date[:4] if period == "year" else date[:7]
 
 
-class TopicModel:
-    """LDA topics and their prevalence by period. `fit` takes TopicDocs; tables are pandas DataFrames."""
+# -- corpus preparation --------------------------------------------------------------------------------------
+class Vocabulary:
+    """Words of the topic corpus: phrases and a filtered dictionary learnt from cleaned token lists (seed words
+    of guided topics are kept whatever their frequency)."""
 
-    def __init__(self, settings: TopicSettings, stopwords: frozenset[str] = frozenset()) -> None:
+    def __init__(self, settings: TopicSettings) -> None:
         self.settings = settings
-        self.stopwords = stopwords
 
-    def fit(self, corpus: Iterable[TopicDoc]) -> TopicModel:
+    def fit(self, texts: Sequence[Sequence[str]]) -> Vocabulary:
+        """Learn bigram phrases (if enabled) and the dictionary of words kept by `filter_extremes`."""
         from gensim.corpora import Dictionary
-        from gensim.models import LdaModel
+        from gensim.models.phrases import Phrases
 
         s = self.settings
-        docs = [d for d in corpus]
-        texts = [clean_tokens(d.tokens, self.stopwords, s.min_token_length) for d in docs]
-        keep = [i for i, t in enumerate(texts) if t]
-        docs = [docs[i] for i in keep]
-        texts = [texts[i] for i in keep]
-        if len(docs) < s.min_docs:
-            raise TopicError(f"only {len(docs)} documents with words; at least {s.min_docs} are needed "
-                             f"(topics.min_docs)")
-        dictionary = Dictionary(texts)
-        no_below = min(s.no_below, max(1, len(docs) // 10))
-        dictionary.filter_extremes(no_below=no_below, no_above=s.no_above, keep_n=s.keep_n)
-        if len(dictionary) < s.k:
-            raise TopicError(f"vocabulary of {len(dictionary)} words after filtering is smaller than k={s.k}")
-        bows = [dictionary.doc2bow(t) for t in texts]
-        k = min(s.k, max(2, len(docs) // 2))
-        lda = LdaModel(bows, id2word=dictionary, num_topics=k, passes=s.passes, iterations=s.iterations,
-                       random_state=s.seed, alpha="auto", eta="auto", chunksize=2000)
-        theta = np.zeros((len(docs), k))
-        for i, bow in enumerate(bows):
-            for t, w in lda.get_document_topics(bow, minimum_probability=0.0):
-                theta[i, t] = w
-        self.dictionary_, self.lda_, self.docs_, self.theta_, self.k_ = dictionary, lda, docs, theta, k
-        self.fit_id_ = self._fit_id()
+        self.phrases_ = None
+        if s.phrases:
+            self.phrases_ = Phrases(texts, min_count=s.phrase_min_count, threshold=s.phrase_threshold,
+                                    scoring="npmi", connector_words=frozenset(), delimiter="_").freeze()
+        dictionary = Dictionary(self._phrased(t) for t in texts)
+        no_below = min(s.no_below, max(1, len(texts) // 10))
+        seeds = [w for words in s.seed_topics.values() for w in words if w in dictionary.token2id]
+        dictionary.filter_extremes(no_below=no_below, no_above=s.no_above, keep_n=s.keep_n,
+                                   keep_tokens=seeds)  # guided topics keep their seed words
+        dictionary.compactify()
+        self.dictionary_ = dictionary
+        self.n_phrases_ = len(self.phrases_.phrasegrams) if self.phrases_ is not None else 0
         return self
 
-    def _fit_id(self) -> str:
+    def _phrased(self, text: Sequence[str]) -> list[str]:
+        if self.phrases_ is None:
+            return list(text)
+        return [sys.intern(w) for w in self.phrases_[list(text)]]
+
+    def words(self, text: Sequence[str]) -> list[str]:
+        """The topic words of one cleaned token list: phrases joined with "_", only dictionary words."""
+        t2i = self.dictionary_.token2id
+        return [w for w in self._phrased(text) if w in t2i]
+
+
+# -- quality measures ----------------------------------------------------------------------------------------
+def npmi(topics: Sequence[Sequence[str]], texts: Sequence[Sequence[str]], eps: float = 1e-12) -> list[float]:
+    """Mean NPMI of each topic's word pairs, with document co-occurrence on `texts`.
+
+    Same formula as gensim's `c_npmi` with a window as long as the document: log((p_ij+eps)/(p_i p_j)) /
+    -log(p_ij+eps), averaged over the pairs of each topic."""
+    from scipy import sparse
+
+    vocab = sorted({w for t in topics for w in t})
+    index = {w: i for i, w in enumerate(vocab)}
+    rows, cols = [], []
+    for d, text in enumerate(texts):
+        for j in {index[w] for w in text if w in index}:
+            rows.append(d)
+            cols.append(j)
+    n = max(1, len(texts))
+    x = sparse.csc_matrix((np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(n, len(vocab)))
+    out = []
+    for t in topics:
+        idx = [index[w] for w in t]
+        sub = x[:, idx]
+        co = (sub.T @ sub).toarray() / n
+        p = np.diag(co).copy()
+        vals = []
+        for a in range(len(idx)):
+            for b in range(a + 1, len(idx)):
+                pij = co[a, b]
+                denom = p[a] * p[b]
+                if denom == 0:
+                    vals.append(0.0)
+                    continue
+                vals.append(np.log((pij + eps) / denom) / -np.log(pij + eps))
+        out.append(float(np.mean(vals)) if vals else 0.0)
+    return out
+
+
+def diversity(topics: Sequence[Sequence[str]]) -> float:
+    """Share of unique words among the topics' top words (1.0: no word shared by two topics)."""
+    total = sum(len(t) for t in topics)
+    return len({w for t in topics for w in t}) / total if total else 0.0
+
+
+def stability(runs: Sequence[Sequence[Sequence[str]]]) -> float:
+    """Mean Jaccard overlap of top words of topics matched one-to-one (Hungarian) between every pair of runs."""
+    from scipy.optimize import linear_sum_assignment
+
+    scores = []
+    for a in range(len(runs)):
+        for b in range(a + 1, len(runs)):
+            sa, sb = [set(t) for t in runs[a]], [set(t) for t in runs[b]]
+            jac = np.array([[len(x & y) / len(x | y) if x | y else 0.0 for y in sb] for x in sa])
+            r, c = linear_sum_assignment(-jac)
+            scores.append(float(jac[r, c].mean()))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def c_v(topics: Sequence[Sequence[str]], texts: Sequence[Sequence[str]], dictionary: Any) -> float:
+    """gensim's c_v coherence of the topics on `texts` (one process; topics it cannot score are left out)."""
+    from gensim.models.coherencemodel import CoherenceModel
+
+    cm = CoherenceModel(topics=[list(t) for t in topics], texts=[list(t) for t in texts], dictionary=dictionary,
+                        coherence="c_v", processes=1)
+    per_topic = np.array(cm.get_coherence_per_topic(), dtype=float)  # NaN: a top word absent from `texts`
+    return float(np.nanmean(per_topic)) if np.isfinite(per_topic).any() else float("nan")
+
+
+# -- the model -----------------------------------------------------------------------------------------------
+class TopicModel:
+    """Topics of a corpus and their prevalence. `fit` takes TopicDocs (streamed); tables are DataFrames."""
+
+    def __init__(self, settings: TopicSettings, stopwords: Stopwords | frozenset[str] = frozenset(),
+                 k: int | None = None, seed: int | None = None) -> None:
+        self.settings = settings
+        self.stopwords = stopwords
+        self.k = k
+        self.seed = seed
+
+    # -- fitting -------------------------------------------------------------------------------------------
+    @property
+    def _stop(self) -> frozenset[str]:
+        return self.stopwords.words if isinstance(self.stopwords, Stopwords) else frozenset(self.stopwords)
+
+    def prepare(self, corpus: Iterable[TopicDoc]) -> tuple[list[TopicDoc], list[list[str]]]:
+        """Clean every document's tokens (streaming); keep documents with at least one word."""
+        s, stop = self.settings, self._stop
+        docs, texts = [], []
+        for d in corpus:
+            toks = clean_tokens(d.tokens, stop, s.min_token_length, s.max_token_length)
+            if toks:
+                docs.append(TopicDoc(d.doc_id, d.date, ()))
+                texts.append(toks)
+        return docs, texts
+
+    def fit(self, corpus: Iterable[TopicDoc], prepared: tuple[list[TopicDoc], list[list[str]]] | None = None,
+            vocabulary: Vocabulary | None = None) -> TopicModel:
+        """Fit the vocabulary and the topic model on the documents (`prepared`/`vocabulary` reuse earlier work)."""
+        s = self.settings
+        docs, cleaned = prepared if prepared is not None else self.prepare(corpus)
+        if len(docs) < s.min_docs:
+            raise TopicError(f"only {len(docs)} documents with topic words; at least {s.min_docs} are needed "
+                             f"(topics.min_docs)")
+        vocab = vocabulary if vocabulary is not None else Vocabulary(s).fit(cleaned)
+        texts = [vocab.words(t) for t in cleaned]
+        keep = [i for i, t in enumerate(texts) if t]
+        docs, texts = [docs[i] for i in keep], [texts[i] for i in keep]
+        if len(docs) < s.min_docs:
+            raise TopicError(f"only {len(docs)} documents keep words after filtering; at least {s.min_docs} are "
+                             f"needed (topics.min_docs, no_below, no_above)")
+        k = effective_k(self.k or s.k, len(docs), len(s.seed_topics))
+        if len(vocab.dictionary_) < k:
+            raise TopicError(f"vocabulary of {len(vocab.dictionary_)} words after filtering is smaller than k={k}")
+        self.seed_ = s.seed if self.seed is None else self.seed
+        self.vocabulary_, self.docs_, self.k_ = vocab, docs, k
+        self.periods_ = sorted({period_of(d.date, s.period) for d in docs} - {UNKNOWN_PERIOD})
+        self.dtm_ = self.tlda_ = self.lda_ = None
+        self.period_phi_ = None
+        if s.model is ModelKind.timelda:
+            self._fit_timelda(texts)
+        elif s.model is ModelKind.dtm:
+            self._fit_dtm(texts)
+        else:
+            self._fit_lda(texts)
+        self.labels_ = self._labels()
+        self.fit_id_ = self._fit_id(texts)
+        self.texts_ = texts
+        return self
+
+    def _seed_words(self) -> list[tuple[str, list[str]]]:
+        """(label, seed words in the vocabulary) for each guided topic, in config order."""
+        t2i = self.vocabulary_.dictionary_.token2id
+        out = []
+        for label, words in self.settings.seed_topics.items():
+            found = [w for w in words if w in t2i]
+            if not found:
+                log.warning("guided topic %s: none of its seed words %s is in the vocabulary", label, words)
+            out.append((label, found))
+        return out[: self.k_]
+
+    def _fit_lda(self, texts: list[list[str]]) -> None:
+        from gensim.models import LdaModel
+
+        s, dictionary = self.settings, self.vocabulary_.dictionary_
+        bows = [dictionary.doc2bow(t) for t in texts]
+        eta = np.full((self.k_, len(dictionary)), 1.0 / self.k_)
+        cfs = np.zeros(len(dictionary))
+        for wid, cf in dictionary.cfs.items():
+            cfs[wid] = cf
+        for j, (_label, words) in enumerate(self._seed_words()):
+            for w in words:
+                wid = dictionary.token2id[w]
+                eta[j, wid] += s.seed_weight * cfs[wid]  # pseudo-counts: a share of the word's corpus count
+        lda = LdaModel(bows, id2word=dictionary, num_topics=self.k_, passes=s.passes, iterations=s.iterations,
+                       random_state=self.seed_, alpha="asymmetric", eta=eta, chunksize=2000,
+                       eval_every=None)
+        self.lda_ = lda
+        self.theta_ = _lda_theta(lda, bows, self.k_)
+
+    def _fit_dtm(self, texts: list[list[str]]) -> None:
+        import tomotopy as tp
+
+        s = self.settings
+        n_t = max(1, len(self.periods_))
+        mdl = tp.DTModel(k=self.k_, t=n_t, seed=self.seed_, alpha_var=s.dtm_alpha_var, eta_var=s.dtm_eta_var,
+                         phi_var=s.dtm_phi_var)
+        self._set_priors(mdl)
+        dated, undated = [], []
+        for i, (d, t) in enumerate(zip(self.docs_, texts)):
+            p = period_of(d.date, s.period)
+            if p == UNKNOWN_PERIOD:
+                undated.append(i)
+            else:
+                mdl.add_doc(t, timepoint=self.periods_.index(p) if n_t > 1 else 0)
+                dated.append(i)
+        if not dated:  # no dates at all: one timepoint
+            for i in undated:
+                mdl.add_doc(texts[i], timepoint=0)
+            dated, undated = undated, []
+        mdl.train(0, workers=1)
+        mdl.train(s.iterations, workers=1)
+        theta = np.zeros((len(self.docs_), self.k_))
+        for i, doc in zip(dated, mdl.docs):  # in the order added (indexing `docs[i]` fails in tomotopy 0.14)
+            theta[i] = doc.get_topic_dist()
+        self.dtm_ = mdl
+        if undated:  # documents without a date: topic mix inferred at the middle timepoint
+            theta[undated] = self._dtm_infer([texts[i] for i in undated], [n_t // 2] * len(undated))
+        self.theta_ = theta
+
+    def _set_priors(self, mdl: Any) -> None:
+        """Guided topics in tomotopy: a seed word's prior is high in its topic and low in the others."""
+        s = self.settings
+        for j, (_label, words) in enumerate(self._seed_words()):
+            for w in words:
+                prior = [s.seed_prior_other] * self.k_
+                prior[j] = s.seed_prior
+                mdl.set_word_prior(w, prior)
+
+    def _fit_timelda(self, texts: list[list[str]]) -> None:
+        """tomotopy LDA (collapsed Gibbs sampling, one worker), then each topic's word distribution in each
+        period from the words the sampler gave that topic in that period's documents, pooled with neighbouring
+        periods by a Gaussian kernel (`time_bandwidth`) and shrunk toward the topic's overall distribution
+        (`time_prior` pseudo-words)."""
+        import tomotopy as tp
+
+        s = self.settings
+        mdl = tp.LDAModel(k=self.k_, alpha=s.alpha, eta=s.eta, seed=self.seed_)
+        self._set_priors(mdl)
+        for t in texts:
+            mdl.add_doc(t)
+        mdl.train(0, workers=1)
+        mdl.train(s.iterations, workers=1)
+        self.tlda_ = mdl
+        n_p, n_v = max(1, len(self.periods_)), len(mdl.used_vocabs)
+        pindex = {p: i for i, p in enumerate(self.periods_)}
+        counts = np.zeros((n_p, self.k_, n_v), dtype=np.float64)
+        theta = np.zeros((len(self.docs_), self.k_))
+        for i, (d, doc) in enumerate(zip(self.docs_, mdl.docs)):  # in the order added
+            theta[i] = doc.get_topic_dist()
+            p = pindex.get(period_of(d.date, s.period))
+            if p is not None:
+                np.add.at(counts[p], (np.asarray(doc.topics, dtype=np.int64), np.asarray(doc.words, dtype=np.int64)), 1.0)
+        self.theta_ = theta
+        phi = np.array([mdl.get_topic_word_dist(t) for t in range(self.k_)], dtype=np.float64)
+        if s.time_bandwidth > 0 and n_p > 1:
+            pos = np.arange(n_p)
+            kernel = np.exp(-((pos[:, None] - pos[None, :]) ** 2) / (2 * s.time_bandwidth ** 2))
+            counts = np.tensordot(kernel, counts, axes=(1, 0))
+        smoothed = counts + s.time_prior * phi[None, :, :]
+        self.period_phi_ = smoothed / smoothed.sum(axis=2, keepdims=True)
+
+    def _dtm_infer(self, texts: list[list[str]], timepoints: list[int]) -> np.ndarray:
+        theta = np.zeros((len(texts), self.k_))
+        todo = [i for i, t in enumerate(texts) if t]
+        if todo:
+            docs = [self.dtm_.make_doc(texts[i], timepoint=timepoints[i]) for i in todo]
+            dists, _ll = self.dtm_.infer(docs, iterations=self.settings.infer_iterations, workers=1)
+            for i, dist in zip(todo, dists):
+                theta[i] = dist
+        return theta
+
+    # -- scoring new documents -----------------------------------------------------------------------------
+    def transform(self, corpus: Iterable[TopicDoc]) -> tuple[list[TopicDoc], np.ndarray]:
+        """Topic mix of new documents under the fitted model (no refit); documents without words are dropped."""
+        docs, cleaned = self.prepare(corpus)
+        texts = [self.vocabulary_.words(t) for t in cleaned]
+        keep = [i for i, t in enumerate(texts) if t]
+        docs, texts = [docs[i] for i in keep], [texts[i] for i in keep]
+        if self.tlda_ is not None:
+            return docs, self._tlda_infer(texts)
+        if self.dtm_ is not None:
+            mid = max(1, len(self.periods_)) // 2
+            tps = [self._timepoint(period_of(d.date, self.settings.period), mid) for d in docs]
+            return docs, self._dtm_infer(texts, tps)
+        bows = [self.vocabulary_.dictionary_.doc2bow(t) for t in texts]
+        return docs, _lda_theta(self.lda_, bows, self.k_)
+
+    def _tlda_infer(self, texts: list[list[str]]) -> np.ndarray:
+        theta = np.zeros((len(texts), self.k_))
+        if texts:
+            docs = [self.tlda_.make_doc(t) for t in texts]
+            dists, _ll = self.tlda_.infer(docs, iterations=self.settings.infer_iterations, workers=1)
+            for i, dist in enumerate(dists):
+                theta[i] = dist
+        return theta
+
+    def _timepoint(self, period: str, default: int) -> int:
+        """Timepoint of a period; a period outside the fit goes to the nearest one."""
+        if period == UNKNOWN_PERIOD or not self.periods_:
+            return default
+        return min(bisect_left(self.periods_, period), len(self.periods_) - 1)
+
+    def scored(self, corpus: Iterable[TopicDoc]) -> TopicModel:
+        """A copy of this fit whose documents include the new ones in `corpus` (scored by `transform`)."""
+        known = {d.doc_id for d in self.docs_}
+        docs, theta = self.transform(d for d in corpus if d.doc_id not in known)
+        new = copy.copy(self)
+        new.docs_ = self.docs_ + docs
+        new.theta_ = np.vstack([self.theta_, theta]) if len(docs) else self.theta_
+        return new
+
+    # -- topic words ---------------------------------------------------------------------------------------
+    def top_words(self, n: int = TOP_TERMS, topic: int | None = None,
+                  timepoint: int | None = None) -> list[list[tuple[str, float]]]:
+        """Top words with weights of every topic (or one); for the dynamic model, overall (mean over
+        timepoints) or at one timepoint."""
+        topics = range(self.k_) if topic is None else [topic]
+        out = []
+        for t in topics:
+            if self.tlda_ is not None:
+                if timepoint is not None and self.period_phi_ is not None:
+                    phi = self.period_phi_[timepoint, t]
+                else:
+                    phi = np.asarray(self.tlda_.get_topic_word_dist(t))
+                vocabs = self.tlda_.used_vocabs
+                order = np.lexsort((np.arange(len(phi)), -phi))[:n]
+                out.append([(vocabs[i], float(phi[i])) for i in order])
+            elif self.dtm_ is not None:
+                if timepoint is not None:
+                    phi = np.asarray(self.dtm_.get_topic_word_dist(t, timepoint=timepoint))
+                else:
+                    phi = np.mean([self.dtm_.get_topic_word_dist(t, timepoint=tp_)
+                                   for tp_ in range(self.dtm_.num_timepoints)], axis=0)
+                vocabs = self.dtm_.used_vocabs
+                order = np.lexsort((np.arange(len(phi)), -phi))[:n]
+                out.append([(vocabs[i], float(phi[i])) for i in order])
+            else:
+                out.append([(w, float(p)) for w, p in self.lda_.show_topic(t, topn=n)])
+        return out
+
+    def _labels(self) -> list[str]:
+        seeded = dict(enumerate(label for label, _ in self._seed_words()))
+        words = self.top_words(3)
+        return [seeded.get(t, " ".join(w for w, _ in words[t])) for t in range(self.k_)]
+
+    def _fit_id(self, texts: list[list[str]]) -> str:
         h = hashlib.sha256()
-        h.update(json.dumps(self.settings.model_dump(mode="json"), sort_keys=True).encode())
-        for d in self.docs_:
+        cfg = self.settings.model_dump(mode="json", exclude={"models_dir", "enabled", "refit", "stability_seeds"})
+        cfg.update(k=self.k_, seed=self.seed_, version=VERSION,
+                   stopwords=self.stopwords.version if isinstance(self.stopwords, Stopwords) else None)
+        h.update(json.dumps(cfg, sort_keys=True, ensure_ascii=False).encode())
+        for d, t in zip(self.docs_, texts):
             h.update(d.doc_id.encode())
-        return f"lda-k{self.k_}-{h.hexdigest()[:10]}"
+            h.update("\x1f".join(t).encode())
+        return f"{self.settings.model.value}-k{self.k_}-{h.hexdigest()[:10]}"
 
     # -- tables --------------------------------------------------------------------------------------------
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """The fit's tables keyed by store table name."""
+    def tables(self, groups: Mapping[str, Mapping[str, Sequence[str]]] | None = None) -> dict[str, pd.DataFrame]:
+        """The fit's tables keyed by store table name; `groups` maps a group type (region, level, series) to
+        each document's group labels (a document in several groups counts in each)."""
         fid = self.fit_id_
-        topic_rows, term_rows = [], []
-        periods = [period_of(d.date, self.settings.period) for d in self.docs_]
-        for t in range(self.k_):
-            terms = self.lda_.show_topic(t, topn=20)
-            topic_rows.append({"fit_id": fid, "topic_id": t, "label": " ".join(w for w, _ in terms[:3]),
-                               "top_terms": " ".join(w for w, _ in terms)})
-        # top terms of each topic by period: word weights reweighted by the period's documents
-        for period in sorted(set(periods)):
-            idx = [i for i, p in enumerate(periods) if p == period]
-            for t in range(self.k_):
-                counts: dict[int, float] = {}
-                for i in idx:
-                    for wid, c in self._bow(i):
-                        counts[wid] = counts.get(wid, 0.0) + c * self.theta_[i, t]
-                phi = self.lda_.get_topics()[t]
-                scored = sorted(((v * phi[w], w) for w, v in counts.items()), reverse=True)[:20]
-                total = sum(v for v, _ in scored) or 1.0
-                for rank, (v, w) in enumerate(scored, 1):
-                    term_rows.append({"fit_id": fid, "topic_id": t, "period": period, "rank": rank,
-                                      "term": self.dictionary_[w], "weight": round(v / total, 6)})
+        words = self.top_words(TOP_TERMS)
+        topic_rows = [{"fit_id": fid, "topic_id": t, "label": self.labels_[t],
+                       "top_terms": " ".join(w for w, _ in words[t])} for t in range(self.k_)]
         doc_rows = [{"fit_id": fid, "doc_id": d.doc_id, "topic_id": t, "weight": round(float(self.theta_[i, t]), 6)}
-                    for i, d in enumerate(self.docs_) for t in range(self.k_) if self.theta_[i, t] >= 0.01]
-        prev = self.prevalence({"period": periods})
-        return {"topics": pd.DataFrame(topic_rows), "topic_terms_by_period": pd.DataFrame(term_rows),
-                "doc_topics": pd.DataFrame(doc_rows), "topic_prevalence": prev}
+                    for i, d in enumerate(self.docs_) for t in range(self.k_) if self.theta_[i, t] >= MIN_DOC_TOPIC]
+        memberships: dict[str, Mapping[str, Sequence[str]]] = {
+            "period": {d.doc_id: [period_of(d.date, self.settings.period)] for d in self.docs_}}
+        memberships.update(groups or {})
+        doc_topics = pd.DataFrame(doc_rows, columns=["fit_id", "doc_id", "topic_id", "weight"])
+        doc_topics = doc_topics.sort_values(["doc_id", "topic_id"], kind="stable").reset_index(drop=True)
+        return {"topics": pd.DataFrame(topic_rows), "topic_terms_by_period": self.terms_by_period(),
+                "doc_topics": doc_topics, "topic_prevalence": self.prevalence(memberships)}
 
-    def _bow(self, i: int) -> list[tuple[int, int]]:
-        toks = clean_tokens(self.docs_[i].tokens, self.stopwords, self.settings.min_token_length)
-        return self.dictionary_.doc2bow(toks)
-
-    def prevalence(self, groupings: dict[str, list[str]]) -> pd.DataFrame:
-        """Mean topic share per group with bootstrap 95% intervals (resampling documents, seeded)."""
-        rng = np.random.default_rng(self.settings.seed)
+    def terms_by_period(self, n: int = TOP_TERMS) -> pd.DataFrame:
+        """Top words of each topic in each period: the dynamic model's own word distributions per timepoint;
+        for LDA, the topic's word weights re-weighted by the period's documents."""
+        saved = getattr(self, "terms_by_period_", None)
+        if saved is not None:  # a loaded fit keeps the period words it was fitted with
+            return saved
         rows = []
-        for group_type, labels in groupings.items():
-            labels_arr = np.array(labels)
-            for group in sorted(set(labels)):
-                idx = np.flatnonzero(labels_arr == group)
+        if self.dtm_ is not None or self.period_phi_ is not None:
+            for tp_, period in enumerate(self.periods_ or ["all"]):
+                for t in range(self.k_):
+                    for rank, (w, p) in enumerate(self.top_words(n, t, tp_)[0], 1):
+                        rows.append((t, period, rank, w, round(p, 6)))
+        else:
+            periods = [period_of(d.date, self.settings.period) for d in self.docs_]
+            phi = self.lda_.get_topics()
+            d2b = self.vocabulary_.dictionary_.doc2bow
+            for period in sorted(set(periods)):
+                idx = [i for i, p in enumerate(periods) if p == period]
+                counts = np.zeros((self.k_, phi.shape[1]))
+                for i in idx:
+                    for wid, c in d2b(self.texts_[i]) if i < len(self.texts_) else []:
+                        counts[:, wid] += c * self.theta_[i]
+                scores = counts * phi
+                for t in range(self.k_):
+                    order = np.lexsort((np.arange(phi.shape[1]), -scores[t]))[:n]
+                    total = scores[t, order].sum() or 1.0
+                    for rank, w in enumerate(order, 1):
+                        if scores[t, w] > 0:
+                            rows.append((t, period, rank, self.vocabulary_.dictionary_[int(w)],
+                                         round(float(scores[t, w] / total), 6)))
+        df = pd.DataFrame(rows, columns=["topic_id", "period", "rank", "term", "weight"])
+        df.insert(0, "fit_id", self.fit_id_)
+        return df.sort_values(["topic_id", "period", "rank"], kind="stable").reset_index(drop=True)
+
+    def prevalence(self, memberships: Mapping[str, Mapping[str, Sequence[str]]]) -> pd.DataFrame:
+        """Mean topic share per group with bootstrap 95% percentile intervals (documents resampled with a
+        seeded generator; `settings.bootstrap` draws). `memberships`: group type → doc_id → group labels."""
+        s = self.settings
+        rng = np.random.default_rng(self.seed_)
+        row_of = {d.doc_id: i for i, d in enumerate(self.docs_)}
+        rows = []
+        for group_type in memberships:
+            members: dict[str, list[int]] = {}
+            for doc_id, labels in memberships[group_type].items():
+                i = row_of.get(doc_id)
+                if i is None:
+                    continue
+                for g in sorted(set(labels)):
+                    if g:
+                        members.setdefault(str(g), []).append(i)
+            for group in sorted(members):
+                idx = np.array(sorted(members[group]))
                 sub = self.theta_[idx]
                 share = sub.mean(axis=0)
-                if self.settings.bootstrap and len(idx) > 1:
-                    draws = rng.integers(0, len(idx), size=(self.settings.bootstrap, len(idx)))
-                    boots = sub[draws].mean(axis=1)
-                    lo, hi = np.percentile(boots, [2.5, 97.5], axis=0)
-                else:
-                    lo, hi = share, share
+                lo, hi = _bootstrap(sub, s.bootstrap, rng) if s.bootstrap and len(idx) > 1 else (share, share)
                 for t in range(self.k_):
                     rows.append({"fit_id": self.fit_id_, "topic_id": t, "group_type": group_type, "group": group,
                                  "share": round(float(share[t]), 6), "ci_low": round(float(lo[t]), 6),
                                  "ci_high": round(float(hi[t]), 6), "n_docs": int(len(idx))})
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=["fit_id", "topic_id", "group_type", "group", "share", "ci_low",
+                                           "ci_high", "n_docs"])
 
-    def metrics(self) -> dict[str, float]:
-        tops = [[w for w, _ in self.lda_.show_topic(t, topn=25)] for t in range(self.k_)]
-        diversity = len({w for ws in tops for w in ws}) / max(1, sum(len(ws) for ws in tops))
-        return {"k": self.k_, "n_docs": len(self.docs_), "vocabulary": len(self.dictionary_),
-                "topic_diversity": round(diversity, 4)}
+    # -- quality -------------------------------------------------------------------------------------------
+    def metrics(self, coherence_docs: int | None = None) -> dict[str, Any]:
+        """NPMI (top 10, document co-occurrence on the fitted corpus), c_v on a seeded sample of documents,
+        topic diversity (unique share of top 25) and the size of the fit."""
+        tops10 = [[w for w, _ in ws] for ws in self.top_words(TOP_NPMI)]
+        tops25 = [[w for w, _ in ws] for ws in self.top_words(TOP_DIVERSITY)]
+        per_topic = npmi(tops10, self.texts_)
+        n_cv = self.settings.coherence_docs if coherence_docs is None else coherence_docs
+        sample = _sample(self.texts_, n_cv, self.seed_)
+        out: dict[str, Any] = {
+            "model": self.settings.model.value, "k": self.k_, "seed": self.seed_, "n_docs": len(self.docs_),
+            "periods": len(self.periods_), "vocabulary": len(self.vocabulary_.dictionary_),
+            "phrases": self.vocabulary_.n_phrases_,
+            "npmi": round(float(np.mean(per_topic)), 4), "npmi_by_topic": [round(v, 4) for v in per_topic],
+            "c_v": round(c_v(tops10, sample, self.vocabulary_.dictionary_), 4) if n_cv else None,
+            "c_v_docs": len(sample) if n_cv else 0,
+            "topic_diversity": round(diversity(tops25), 4),
+            "stopwords_version": self.stopwords.version if isinstance(self.stopwords, Stopwords) else None,
+        }
+        return out
+
+
+def effective_k(k: int, n_docs: int, n_seeded: int = 0) -> int:
+    """The number of topics actually fitted: `k`, capped at one topic per ten documents on a small corpus
+    (never fewer than two, nor fewer than the guided topics plus one)."""
+    return max(2, min(k, max(n_seeded + 1, n_docs // 10)))
+
+
+def _lda_theta(lda: Any, bows: list[list[tuple[int, int]]], k: int) -> np.ndarray:
+    theta = np.zeros((len(bows), k))
+    for i, bow in enumerate(bows):
+        for t, w in lda.get_document_topics(bow, minimum_probability=0.0):
+            theta[i, t] = w
+    return theta
+
+
+def _bootstrap(sub: np.ndarray, draws: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """2.5% and 97.5% percentiles of the mean of `sub`'s rows over `draws` resamples (in chunks, so memory
+    stays at chunk × rows)."""
+    n = len(sub)
+    means = np.empty((draws, sub.shape[1]))
+    chunk = max(1, min(draws, 2_000_000 // n))
+    for start in range(0, draws, chunk):
+        m = min(chunk, draws - start)
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=m).astype(np.float64)
+        means[start:start + m] = counts @ sub / n
+    lo, hi = np.percentile(means, [2.5, 97.5], axis=0)
+    return lo, hi
+
+
+def _sample(items: Sequence[Any], n: int, seed: int) -> list[Any]:
+    if n <= 0 or len(items) <= n:
+        return list(items)
+    idx = np.sort(np.random.default_rng(seed).choice(len(items), size=n, replace=False))
+    return [items[i] for i in idx]
+
+
+# -- several fits --------------------------------------------------------------------------------------------
+def sweep(settings: TopicSettings, stopwords: Stopwords, corpus: Iterable[TopicDoc], ks: Sequence[int],
+          sample: int | None = None) -> pd.DataFrame:
+    """Fit static gensim LDA (guided topics included) for each K on one prepared corpus (a seeded sample of
+    `settings.sweep_docs` documents at most) and score it: NPMI, c_v, topic diversity. Rows sorted by k."""
+    lda_settings = settings.model_copy(update={"model": ModelKind.lda})
+    base = TopicModel(lda_settings, stopwords)
+    docs, cleaned = base.prepare(corpus)
+    n = settings.sweep_docs if sample is None else sample
+    if n and len(docs) > n:
+        idx = np.sort(np.random.default_rng(settings.seed).choice(len(docs), size=n, replace=False))
+        docs, cleaned = [docs[i] for i in idx], [cleaned[i] for i in idx]
+    vocab = Vocabulary(lda_settings).fit(cleaned)
+    rows = []
+    for k in ks:
+        m = TopicModel(lda_settings, stopwords, k=k).fit((), prepared=(docs, cleaned), vocabulary=vocab)
+        met = m.metrics()
+        rows.append({"k": k, "k_fitted": m.k_, "npmi": met["npmi"], "c_v": met["c_v"],
+                     "topic_diversity": met["topic_diversity"], "n_docs": met["n_docs"]})
+        log.info("sweep k=%d: npmi %.4f, c_v %s, diversity %.3f", k, met["npmi"], met["c_v"], met["topic_diversity"])
+    return pd.DataFrame(rows)
+
+
+def choose_k(table: pd.DataFrame, min_diversity: float = 0.8) -> int:
+    """The K with the highest NPMI among those whose topic diversity is at least `min_diversity` (all K when
+    none is); ties go to the smaller K."""
+    ok = table[table["topic_diversity"] >= min_diversity]
+    pool = ok if len(ok) else table
+    best = pool.sort_values(["npmi", "k"], ascending=[False, True], kind="stable").iloc[0]
+    return int(best["k_fitted"])
+
+
+def seed_stability(model: TopicModel, extra_seeds: int) -> float:
+    """Top-10 Jaccard stability of `model` against refits with `extra_seeds` other seeds (same corpus, same K)."""
+    runs = [[[w for w, _ in ws] for ws in model.top_words(TOP_NPMI)]]
+    for j in range(1, extra_seeds + 1):
+        m = TopicModel(model.settings, model.stopwords, k=model.k_, seed=model.seed_ + j)
+        m.fit((), prepared=(model.docs_, [list(t) for t in model.texts_]), vocabulary=_identity(model.vocabulary_))
+        runs.append([[w for w, _ in ws] for ws in m.top_words(TOP_NPMI)])
+    return round(stability(runs), 4)
+
+
+def _identity(vocab: Vocabulary) -> Vocabulary:
+    """A vocabulary with the same dictionary and no phrase step (for texts already phrased)."""
+    v = copy.copy(vocab)
+    v.phrases_ = None
+    return v
+
+
+# -- model folders -------------------------------------------------------------------------------------------
+def write_model(model: TopicModel, folder: Path, metrics: Mapping[str, Any],
+                tables: Mapping[str, pd.DataFrame], sweep_table: pd.DataFrame | None = None) -> Path:
+    """Write a fit to `folder` (models/<fit_id>/): settings.json, metrics.json, the readable tables as CSV, the
+    dictionary as text, the phrase list, the document-topic matrix and the fitted model; return the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = model.settings.model_dump(mode="json")
+    settings.update(fit_id=model.fit_id_, k_fitted=model.k_, seed_fitted=model.seed_, periods=model.periods_,
+                    version=VERSION, labels=model.labels_)
+    (folder / "settings.json").write_text(json.dumps(settings, ensure_ascii=False, indent=2, sort_keys=True),
+                                          encoding="utf-8")
+    (folder / "metrics.json").write_text(json.dumps(dict(metrics), ensure_ascii=False, indent=2, sort_keys=True),
+                                         encoding="utf-8")
+    for name, df in tables.items():
+        if name != "doc_topics":
+            df.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8")
+    if sweep_table is not None:
+        sweep_table.to_csv(folder / "sweep.csv", index=False, encoding="utf-8")
+    model.vocabulary_.dictionary_.save_as_text(str(folder / "dictionary.txt"))
+    phrases = model.vocabulary_.phrases_
+    if phrases is not None:
+        phrases.save(str(folder / "phrases.pkl"))
+        (folder / "phrases.txt").write_text("".join(f"{p}\t{s:.4f}\n" for p, s in sorted(
+            phrases.phrasegrams.items())), encoding="utf-8")
+    np.savez_compressed(folder / "doc_topics.npz", doc_id=np.array([d.doc_id for d in model.docs_]),
+                        date=np.array([d.date or "" for d in model.docs_]), theta=model.theta_)
+    if model.tlda_ is not None:
+        model.tlda_.save(str(folder / "model.lda.bin"), full=False)
+    elif model.dtm_ is not None:
+        model.dtm_.save(str(folder / "model.dtm.bin"), full=False)
+    else:
+        model.lda_.save(str(folder / "model.lda"))
+    return folder
+
+
+def read_model(folder: Path, stopwords: Stopwords) -> TopicModel:
+    """Load a fit written by `write_model`, ready for `transform`/`scored`/`tables` (not for refitting)."""
+    from gensim.corpora import Dictionary
+    from gensim.models.phrases import FrozenPhrases
+
+    folder = Path(folder)
+    if not (folder / "settings.json").is_file():
+        raise TopicError(f"{folder}: not a topic model folder (settings.json missing)")
+    saved = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+    extra = {k: saved.pop(k) for k in ("fit_id", "k_fitted", "seed_fitted", "periods", "version", "labels")}
+    if extra["version"] != VERSION:
+        raise TopicError(f"{folder}: fitted by topics version {extra['version']}, this is {VERSION}; refit it")
+    settings = TopicSettings.model_validate(saved)
+    m = TopicModel(settings, stopwords, k=extra["k_fitted"], seed=extra["seed_fitted"])
+    vocab = Vocabulary(settings)
+    vocab.dictionary_ = Dictionary.load_from_text(str(folder / "dictionary.txt"))
+    vocab.phrases_ = FrozenPhrases.load(str(folder / "phrases.pkl")) if (folder / "phrases.pkl").exists() else None
+    vocab.n_phrases_ = len(vocab.phrases_.phrasegrams) if vocab.phrases_ is not None else 0
+    z = np.load(folder / "doc_topics.npz")
+    m.vocabulary_, m.k_, m.seed_, m.periods_ = vocab, extra["k_fitted"], extra["seed_fitted"], extra["periods"]
+    m.fit_id_, m.labels_, m.theta_ = extra["fit_id"], extra["labels"], z["theta"]
+    m.docs_ = [TopicDoc(str(i), str(d) or None, ()) for i, d in zip(z["doc_id"], z["date"])]
+    m.texts_ = []
+    m.terms_by_period_ = pd.read_csv(folder / "topic_terms_by_period.csv", dtype={"period": str, "term": str},
+                                     encoding="utf-8", keep_default_na=False)
+    m.dtm_ = m.tlda_ = m.lda_ = m.period_phi_ = None
+    if (folder / "model.lda.bin").exists():
+        import tomotopy as tp
+
+        m.tlda_ = tp.LDAModel.load(str(folder / "model.lda.bin"))
+    elif (folder / "model.dtm.bin").exists():
+        import tomotopy as tp
+
+        m.dtm_ = tp.DTModel.load(str(folder / "model.dtm.bin"))
+    else:
+        from gensim.models import LdaModel
+
+        m.lda_ = LdaModel.load(str(folder / "model.lda"))
+    return m

@@ -1,0 +1,119 @@
+"""Benchmark: our dynamic topic model (tomotopy DTModel through pipeline.topics) against gensim's LdaSeqModel,
+on the same 1,000 xwlb news items over 5 years (200 a year), K=10, the same topic corpus for both.
+
+Budget (stated, since LdaSeqModel does not converge in a usable time here): ours trains `topics.iterations`
+Gibbs iterations (config.yaml, 400) with one worker; LdaSeqModel runs its default initialisation (gensim LDA,
+10 passes) and then `--ldaseq-em` EM iterations (default 2 of its 20; each EM iteration is one full
+variational pass over every time slice). LdaSeqModel is therefore stopped early, which makes the speedup a
+lower bound. NPMI: top 10 words of every topic at every time slice, document co-occurrence on the benchmark
+corpus, averaged over topics and slices, the same function for both models.
+
+Prints one JSON line. Needs ../shared/corpora/xwlb/news.jsonl.gz (or --corpus)."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline import segment, topics  # noqa: E402
+from pipeline.settings import read_settings  # noqa: E402
+
+
+def read_items(path: Path, years: list[str], per_year: int, seed: int) -> list[dict]:
+    by_year: dict[str, list[dict]] = {y: [] for y in years}
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            y = (r.get("date") or "")[:4]
+            if y in by_year:
+                by_year[y].append(r)
+    rng = np.random.default_rng(seed)
+    out = []
+    for y in years:
+        items = sorted(by_year[y], key=lambda r: r["id"])
+        if len(items) < per_year:
+            raise SystemExit(f"{path}: only {len(items)} items in {y}, {per_year} needed")
+        out.extend(items[i] for i in sorted(rng.choice(len(items), size=per_year, replace=False)))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpora" / "xwlb" / "news.jsonl.gz")
+    ap.add_argument("--years", default="2015,2016,2017,2018,2019")
+    ap.add_argument("--per-year", type=int, default=200)
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--ldaseq-em", type=int, default=2, help="EM iterations given to LdaSeqModel")
+    args = ap.parse_args()
+    if not args.corpus.is_file():
+        raise SystemExit(f"{args.corpus}: corpus not found")
+
+    years = args.years.split(",")
+    settings = read_settings(ROOT / "config.yaml", topics__k=args.k, topics__model="dtm", topics__seed_topics={},
+                             topics__min_docs=20)
+    s = settings.topics
+    user_dict = settings.path(settings.segment.user_dictionary)
+    items = read_items(args.corpus, years, args.per_year, s.seed)
+    docs = [topics.TopicDoc(r["id"], r["date"], tuple(segment.words(f"{r.get('title', '')}\n{r['text']}",
+                                                                     user_dict if user_dict.exists() else None)))
+            for r in items]
+    stop = topics.read_stopwords(settings.path(s.stopwords))
+
+    # the same topic corpus for both models: our vocabulary (stopwords, phrases, filter_extremes)
+    base = topics.TopicModel(s, stop)
+    prepared = base.prepare(docs)
+    vocab = topics.Vocabulary(s).fit(prepared[1])
+
+    t0 = time.perf_counter()
+    ours = topics.TopicModel(s, stop, k=args.k).fit((), prepared=prepared, vocabulary=vocab)
+    seconds_ours = time.perf_counter() - t0
+    texts = ours.texts_
+    ours_topics = [[w for w, _ in ours.top_words(10, t, tp)[0]] for tp in range(len(ours.periods_))
+                   for t in range(ours.k_)]
+
+    # LdaSeqModel on the same documents, grouped by year as its time slices require
+    from gensim.models.ldaseqmodel import LdaSeqModel
+
+    dictionary = vocab.dictionary_
+    order = sorted(range(len(ours.docs_)), key=lambda i: (ours.docs_[i].date or "", i))
+    bows = [dictionary.doc2bow(texts[i]) for i in order]
+    slices = [sum(1 for i in order if (ours.docs_[i].date or "")[:4] == y) for y in years]
+    t0 = time.perf_counter()
+    ldaseq = LdaSeqModel(corpus=bows, id2word=dictionary, time_slice=slices, num_topics=args.k,
+                         random_state=s.seed, em_min_iter=args.ldaseq_em, em_max_iter=args.ldaseq_em)
+    seconds_ldaseq = time.perf_counter() - t0
+    seq_topics = [[w for w, _ in ldaseq.print_topic(t, time=tp, top_terms=10)] for tp in range(len(slices))
+                  for t in range(args.k)]
+
+    npmi_ours = float(np.mean(topics.npmi(ours_topics, texts)))
+    npmi_seq = float(np.mean(topics.npmi(seq_topics, texts)))
+    over = lambda ts: [sorted({w for i in range(tp * args.k, (tp + 1) * args.k) for w in ts[i]})  # noqa: E731
+                       for tp in range(len(slices))]
+    print(json.dumps({
+        "bench": "topics", "docs": len(ours.docs_), "years": years, "k": args.k,
+        "vocabulary": len(dictionary),
+        "seconds_ours": round(seconds_ours, 2), "seconds_ldaseq": round(seconds_ldaseq, 2),
+        "speedup_vs_ldaseq": round(seconds_ldaseq / seconds_ours, 1),
+        "npmi_ours": round(npmi_ours, 4), "npmi_ldaseq": round(npmi_seq, 4),
+        "diversity_ours": round(np.mean([topics.diversity([ours_topics[i] for i in range(tp * args.k,
+                                 (tp + 1) * args.k)]) for tp in range(len(slices))]), 4),
+        "diversity_ldaseq": round(np.mean([topics.diversity([seq_topics[i] for i in range(tp * args.k,
+                                  (tp + 1) * args.k)]) for tp in range(len(slices))]), 4),
+        "words_per_slice_ours": int(np.mean([len(x) for x in over(ours_topics)])),
+        "budget": {"ours": f"tomotopy DTModel, {s.iterations} Gibbs iterations, 1 worker",
+                   "ldaseq": f"gensim LdaSeqModel, LDA init (10 passes) + {args.ldaseq_em} EM iterations "
+                             f"(of its default 20), stopped early"},
+    }, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
