@@ -49,7 +49,8 @@ _FOREIGN = re.compile(
     "美国|美军|美方|国会|参众两院|参谋长|参联会|俄罗斯|俄方|俄外长|白俄罗斯|乌克兰|英国|法国|德国|意大利|西班牙|葡萄牙|"
     "日本|韩国|朝鲜|印度|巴基斯坦|伊朗|伊拉克|叙利亚|以色列|巴勒斯坦|土耳其|埃及|南非|巴西|阿根廷|墨西哥|加拿大|"
     "澳大利亚|新西兰|菲律宾|越南|老挝|柬埔寨|泰国|缅甸|马来西亚|新加坡|印尼|印度尼西亚|蒙古国|哈萨克斯坦|欧盟|东盟|"
-    "联合国|北约|非盟|美洲|欧洲|非洲|拉美|中东|总统|首相|国王|议会|外方|(?<![中我双各多有关对地])[泰俄美日韩印越老柬缅哈蒙欧英法德马意]方")
+    "联合国|北约|非盟|美洲|欧洲|非洲|拉美|中东|总统|首相|国王|议会|外方|利比里亚|国际机构|国际组织|世界银行|世界贸易组织|"
+    "国际货币基金组织|[美英法德日俄澳]{2,}(?=[\u4e00-\u9fff]{0,4}(合作|关系|同盟))|(?<![中我双各多有关对地])[泰俄美日韩印越老柬缅哈蒙欧英法德马意]方")
 _NON_GOV = re.compile("村民|居民|小区|物业|董事会|股东|党委会联席|公司|集团|企业|研究院|研发|学院|大学|高校|专家|学者|"
                       "协会|商会|联合会|医院|银行|机场|航空|律师|基金会|研究会|俱乐部|联盟|客户|工会|孔子")
 _COMPANY = re.compile("央企|公司|集团|企业|机场|银行|航空|港口集团|高校|大学|研究院|基金会|ABB|[A-Z]{2,}")
@@ -79,9 +80,11 @@ _AGREE = re.compile(r"签署|签订|签约|框架协议|合作协议|备忘录|�
 _ACTION = re.compile(
     r"联合(印发|发布|开展|部署|执法|演练|巡航|行动|推进|打击|整治|检查|督查|出台|下发|召开)|联防联控|协作机制|合作机制|联动机制|"
     r"对口(援建|帮扶|支援|协作)|援建|结对|互派|挂职|跨省通办|全域通办|通办|互认|联考|生态补偿|异地(就医|养老|结算)|"
-    r"共同(开展|推动|发布|签署|制定|打造|建设)|同步施行|互联互通|一体化保护|区域警务合作|[0-9一二三四五六七八九十]+(部门|部委)")
+    r"共同(开展|发布|签署|制定)|同步施行|一体化保护|区域警务合作|[0-9一二三四五六七八九十]+(部门|部委)")
 _ACTION_NEG = re.compile(r"进出口|外贸|货物贸易|开通运营|正式开通|开通一周年|通车一周年|车流量|客流量")
 
+#: Titles that are not about coordination whatever they mention: commentaries, press conferences, letters.
+_NOT_COORDINATION = re.compile(r"评论员|社论|短评|新闻发布会|发布会|致贺信|贺信|通电话|会见|会谈|调研")
 _LEAD_IN = re.compile(r"^[^\n：:]{0,30}(消息|报道)[^\n：:]{0,20}[：:]")
 
 
@@ -181,6 +184,10 @@ def doc_class(doc: Document, participants: tuple[Participant, ...] = ()) -> tupl
         m = gov_joints[0]
         return "joint_meeting", _ev("doc_class", "joint_meeting", text, m.start(), m.end()), True
     neg = _MEETING_NEG.search(head) or _FOREIGN.search(head)
+    if m := _NOT_COORDINATION.search(title or v.lead[:40]):
+        return "other", _ev("doc_class", "other", text, m.start(), m.end()) if not title else None, False
+    if _FOREIGN.search(title):
+        return "other", None, False
     agree_title = _AGREE.search(title) or _AGREE.search(text[:min(lead_end, 45)])
     # another coordination venue: a leading group's or a mechanism's meeting, a regional conference
     for pat in (_LEADING_GROUP_MEETING, _MECHANISM_MEETING):
@@ -400,6 +407,7 @@ def _collab(doc: Document, participants: tuple[Participant, ...], cls: str, v: _
         if named:
             levels.setdefault("provincial", _ev("levels", "provincial", text, body.start(), body.end()))
             collab.setdefault("cross_regional", _ev("collab_type", "cross_regional", text, body.start(), body.end()))
+            collab.setdefault("cross_level", _ev("collab_type", "cross_level", text, body.start(), body.end()))
     if len(regions) >= 2:
         e = list(regions.values())[1]
         collab.setdefault("cross_regional", Evidence("collab_type", "cross_regional", e.start, e.end, e.text))
@@ -552,6 +560,23 @@ def _expand_short(stem: str, text: str, end: int) -> str:
     return best
 
 
+#: Well-known series written in several ways: a pattern over the name as found → the canonical name.
+SERIES_ALIASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^长三角城市经济协调会(市长联席会议|会议|市长联席会)?$"), "长三角城市经济协调会市长联席会议"),
+    (re.compile(r"^泛珠(三角)?(区域合作)?行政首长联席会议?$"), "泛珠三角区域合作行政首长联席会议"),
+    (re.compile(r"^(国务院)?打击治理电信网络新型违法犯罪(工作)?部际联席会议$"), "国务院打击治理电信网络新型违法犯罪工作部际联席会议"),
+)
+
+
+def canonical_series(name: str) -> str:
+    """The canonical name of a series: ordinals and 全体 dropped for matching, known variants linked."""
+    bare = re.sub(rf"第{_NUMERAL}[次届](?=(全体)?会议|[^第]{{0,6}}联席会|$)", "", name)
+    for pat, canonical in SERIES_ALIASES:
+        if pat.match(bare):
+            return canonical
+    return bare if len(bare) >= 6 else name
+
+
 def series_of(doc: Document, cls: str, v: _View) -> tuple[str | None, tuple[int, int] | None]:
     """The canonical series name of the meeting the document reports, and its span in the text (or None
     when the name comes from the title)."""
@@ -564,7 +589,7 @@ def series_of(doc: Document, cls: str, v: _View) -> tuple[str | None, tuple[int,
         sources.append((text, True))
     for src, in_text in sources:
         for m in _JOINT_NAME.finditer(src):
-            stem = _CUT.sub("", m.group(1))
+            stem = _CUT.sub("", re.sub(rf"第{_NUMERAL}[次届](?=[^第]{{0,6}}$)", "", m.group(1)))
             stem = _ORDINAL_PREFIX.sub("", stem)
             kind = m.group(2).rstrip("议").replace("部级", "部际")
             if len(stem) < 3 or re.fullmatch(r"[^\u4e00-\u9fff]*|相关部门|有关部门|专家|[两三四五六七八九十0-9]+个?部门", stem):
@@ -575,7 +600,8 @@ def series_of(doc: Document, cls: str, v: _View) -> tuple[str | None, tuple[int,
                 stem = "国务院" + stem
             if cls == "joint_meeting_international":
                 continue
-            cands.append((stem + kind + "议", (m.start(1), m.end()) if in_text else None))
+            bare = stem.removeprefix("国务院") if not m.group(1).endswith(stem) else stem
+            cands.append((stem + kind + "议", (m.end(1) - len(bare), m.end()) if in_text else None))
         if cands:
             break
         for m in _GROUP_NAME.finditer(src):
@@ -584,10 +610,11 @@ def series_of(doc: Document, cls: str, v: _View) -> tuple[str | None, tuple[int,
             if len(stem) <= 4:
                 stem = _expand_short(stem, text, len(text))
             suffix = "全体会议" if m.group(3) == "全体会议" else "会议"
-            cands.append((stem + "领导小组" + suffix, (m.start(1), m.end()) if in_text else None))
+            start = m.end(1) - len(stem) if m.group(1).endswith(stem) else m.end(1)
+            cands.append((stem + "领导小组" + suffix, (start, m.end()) if in_text else None))
         for m in _MECH_NAME.finditer(src):
             stem = _CUT_KEEP_DE.sub("", m.group(1))
-            cands.append((stem + "工作机制会议", (m.start(1), m.end()) if in_text else None))
+            cands.append((stem + "工作机制会议", (m.end(1) - len(stem), m.end()) if in_text else None))
         if in_text and not cands:
             base = len(title) if title and text.startswith(title) else 0  # a headline run into the body
             for m in _NAMED_MEETING.finditer(src[base:]):
@@ -601,14 +628,18 @@ def series_of(doc: Document, cls: str, v: _View) -> tuple[str | None, tuple[int,
     if not cands:
         return None, None
     name, span = max(cands, key=lambda c: len(c[0]))
-    if span is None:
-        i = text.find(name[:4])
-        span = (i, i + 4) if i >= 0 else None
+    name = canonical_series(name)
+    if span is None:  # named in the title: point at its longest part the text repeats
+        for cut in range(len(name), 3, -1):
+            if (i := text.find(name[len(name) - cut:])) >= 0 or (i := text.find(name[:cut])) >= 0:
+                span = (i, i + cut)
+                break
     return name, span
 
 
 _SESSION_PATTERNS = (
     re.compile(rf"第({_NUMERAL})次(全体)?(会议|联席会|全会)"),
+    re.compile(rf"第({_NUMERAL})次[^。，、]{{0,8}}联席会"),
     re.compile(r"(首次)[^。，]{0,24}(联席会|会议|座谈会|论坛)"),
     re.compile(rf"第({_NUMERAL})届[^。，]{{2,30}}?(论坛|大会|会议|联席会|座谈会|洽谈会)"),
     re.compile(r"(首届)[^。，]{2,30}?(论坛|大会|会议|联席会|座谈会)"),
