@@ -187,59 +187,115 @@ TABLES: tuple[TableSpec, ...] = (
     ), 'SELECT doc_id, name, mention, start, "end", level, region_code, province, sector, role FROM participants',
         ("doc_id", "start", "name")),
     TableSpec("collaboration", "One row per document: the codes of CODEBOOK §3 and their evidence.", (
-        Column("doc_id", "string", "document"),
-        Column("doc_class", "string", "CODEBOOK §1 class"),
-        Column("cross_regional", "boolean", "two or more jurisdictions of the same tier"),
-        Column("cross_level", "boolean", "bodies of two or more tiers"),
-        Column("cross_departmental", "boolean", "two or more functional departments"),
-        Column("levels", "string", "levels taking part, ';'-separated"),
-        Column("regions", "string", "provincial units involved, ';'-separated"),
-        Column("depth", "integer", "1 information exchange … 4 joint implementation", "1; 2; 3; 4"),
-        Column("institutions", "string", "institutionalisation indicators, ';'-separated",
-               "secretariat; rotation; charter; agreement; fund; working_groups"),
-        Column("vertical_guidance", "boolean", "a higher-level body directs or guides"),
-        Column("goals", "string", "stated goals, ';'-separated"),
-        Column("evidence", "string", "JSON list of evidence spans [code, value, start, end, text]"),
+        Column("doc_id", "string", "document", label="文档ID document id"),
+        Column("doc_class", "category", "CODEBOOK §1 class", label="文档类别 document class"),
+        Column("cross_regional", "boolean", "two or more jurisdictions of the same tier, or different provinces",
+               label="跨区域 cross-regional"),
+        Column("cross_level", "boolean", "bodies of two or more tiers interact", label="跨层级 cross-level"),
+        Column("cross_departmental", "boolean", "two or more functional departments",
+               label="跨部门 cross-departmental"),
+        Column("levels", "set", "levels taking part, ';'-separated", LEVELS, label="参与层级 levels taking part"),
+        Column("regions", "string", "provincial units involved (full names), ';'-separated",
+               label="涉及省份 provinces involved"),
+        Column("series", "string", "canonical name of the meeting series", label="会议系列 meeting series"),
+        Column("session", "integer", "ordinal of the session (第十九次 → 19)", label="届次 session"),
+        Column("meeting_date", "date", "date of the meeting itself (first day)", label="会议日期 meeting date"),
+        Column("location", "string", "city where the meeting was held", label="会议地点 location"),
+        Column("depth", "integer", "1 information exchange … 4 joint implementation", "1; 2; 3; 4",
+               label="合作深度 depth (1-4)"),
+        Column("institutions", "set", "institutionalisation indicators, ';'-separated", INSTITUTIONS,
+               label="制度化指标 institutionalisation"),
+        Column("vertical_guidance", "boolean", "a higher-level body directs or guides",
+               label="纵向指导 vertical guidance"),
+        Column("goals", "string", "stated goals in the text's wording, ';'-separated", label="目标 goals"),
+        Column("evidence", "string", "JSON list of evidence spans [code, value, start, end, text]; offsets index "
+               "the document text", label="证据 evidence spans (JSON)", xlsx=False),
     ), f"""
         SELECT c.doc_id, c.doc_class,
                list_contains(c.collab_type, 'cross_regional') AS cross_regional,
                list_contains(c.collab_type, 'cross_level') AS cross_level,
                list_contains(c.collab_type, 'cross_departmental') AS cross_departmental,
-               {_list('c.levels')} AS levels, {_list('c.regions')} AS regions, c.depth,
+               {_list('c.levels')} AS levels, {_list('c.regions')} AS regions,
+               c.series, c.session, c.meeting_date, c.location, c.depth,
                {_list('c.institutions')} AS institutions, c.vertical_guidance,
                array_to_string(c.goals, ';') AS goals,
                (SELECT to_json(list([e.code, e.value, CAST(e.start AS VARCHAR), CAST(e."end" AS VARCHAR), e.text]
                        ORDER BY e.idx)) FROM evidence e WHERE e.doc_id = c.doc_id) AS evidence
         FROM codes c
     """, ("doc_id",)),
-    TableSpec("meetings", "One row per meeting reported (documents that report the same series and session, or "
-              "the same series on the same date, are one meeting).", (
-        Column("meeting_id", "string", "stable id: series|session|date"),
-        Column("series_id", "string", "stable id of the series"),
-        Column("series", "string", "canonical series name"),
-        Column("session", "integer", "ordinal of the session"),
-        Column("meeting_date", "date", "first day of the meeting"),
-        Column("location", "string", "host city"),
-        Column("n_participants", "integer", "distinct participants over the documents that report it"),
-        Column("doc_ids", "string", "documents that report it, ';'-separated"),
+    TableSpec("meetings", "One row per meeting reported: documents of a meeting-reporting class (or of any class "
+              "but other and system documents when they name a series) that give the same series and session, or "
+              "the same series and date when no session is given, are one meeting; a document without a series is "
+              "its own meeting.", (
+        Column("meeting_id", "string", "stable id: hash of series|session|date (or of the document id)",
+               label="会议ID meeting id"),
+        Column("series_id", "string", "stable id of the series (series.series_id)", label="系列ID series id"),
+        Column("series", "string", "canonical series name", label="会议系列 series"),
+        Column("session", "integer", "ordinal of the session", label="届次 session"),
+        Column("meeting_date", "date", "first day of the meeting", label="会议日期 meeting date"),
+        Column("location", "string", "host city", label="会议地点 location"),
+        Column("doc_class", "category", "class of the reporting documents (the first by id)",
+               label="文档类别 document class"),
+        Column("n_participants", "integer", "distinct participants over the documents that report it",
+               label="参与方数 participants"),
+        Column("doc_ids", "string", "documents that report it, ';'-separated", label="报道文档 documents"),
     ), """
         WITH m AS (
-            SELECT c.doc_id, c.series, c.session, c.meeting_date, c.location,
-                   coalesce(c.series, d.title) || '|' || coalesce(CAST(c.session AS VARCHAR), '') || '|' ||
-                   coalesce(CASE WHEN c.session IS NULL THEN c.meeting_date END, '') AS meeting_id
+            SELECT c.doc_id, c.doc_class, c.series, c.session,
+                   coalesce(c.meeting_date, CAST(d.date AS VARCHAR)) AS meeting_date, c.meeting_date AS stated_date,
+                   c.location,
+                   CASE WHEN c.series IS NULL THEN 'doc|' || c.doc_id
+                        ELSE c.series || '|' || coalesce(CAST(c.session AS VARCHAR), '') || '|' ||
+                             coalesce(CASE WHEN c.session IS NULL THEN c.meeting_date END, '') END AS key
             FROM codes c JOIN documents d USING (doc_id)
-            WHERE c.doc_class <> 'other' AND c.doc_class <> 'joint_meeting_system_document'
+            WHERE c.doc_class IN ('joint_meeting', 'coordination_meeting_other', 'joint_meeting_international')
+               OR (c.series IS NOT NULL AND c.doc_class NOT IN ('other', 'joint_meeting_system_document'))
         )
-        SELECT substr(sha256(m.meeting_id), 1, 16) AS meeting_id,
+        SELECT substr(sha256(m.key), 1, 16) AS meeting_id,
                CASE WHEN any_value(m.series) IS NULL THEN NULL ELSE substr(sha256(any_value(m.series)), 1, 12) END
                    AS series_id,
-               min(m.series) AS series, min(m.session) AS session, min(m.meeting_date) AS meeting_date,
-               min(m.location) AS location,
+               min(m.series) AS series, min(m.session) AS session, min(m.stated_date) AS meeting_date,
+               min(m.location) AS location, arg_min(m.doc_class, m.doc_id) AS doc_class,
                (SELECT count(DISTINCT p.name) FROM participants p
                 WHERE list_contains(list(m.doc_id), p.doc_id)) AS n_participants,
                array_to_string(list_sort(list(m.doc_id)), ';') AS doc_ids
-        FROM m GROUP BY m.meeting_id
+        FROM m GROUP BY m.key
     """, ("meeting_id",)),
+    TableSpec("series", "One row per meeting series and session, in order: the sessions of each series sorted by "
+              "session, then date; `variants` are the names the documents used for it (linked by the codes' "
+              "canonical name).", (
+        Column("series_id", "string", "stable id of the series", label="系列ID series id"),
+        Column("series", "string", "canonical series name", label="会议系列 series"),
+        Column("rank", "integer", "position of the meeting in its series (1 = earliest)", label="序号 order"),
+        Column("session", "integer", "ordinal of the session as stated", label="届次 session"),
+        Column("meeting_date", "date", "first day of the meeting", label="会议日期 meeting date"),
+        Column("location", "string", "host city", label="会议地点 location"),
+        Column("meeting_id", "string", "the meeting (meetings.meeting_id)", label="会议ID meeting id"),
+        Column("n_meetings", "integer", "meetings of the series in the corpus", label="会议数 meetings in series"),
+        Column("variants", "string", "names of the series as written in the documents, ';'-separated",
+               label="名称变体 name variants"),
+    ), """
+        WITH c AS (
+            SELECT c.doc_id, c.series, c.session, c.meeting_date, c.location, d.date AS doc_date,
+                   c.series || '|' || coalesce(CAST(c.session AS VARCHAR), '') || '|' ||
+                       coalesce(CASE WHEN c.session IS NULL THEN c.meeting_date END, '') AS key
+            FROM codes c JOIN documents d USING (doc_id)
+            WHERE c.series IS NOT NULL AND c.doc_class NOT IN ('other', 'joint_meeting_system_document')
+        ), m AS (
+            SELECT c.series, c.key, min(c.session) AS session, min(c.meeting_date) AS meeting_date,
+                   min(c.location) AS location, min(CAST(c.doc_date AS VARCHAR)) AS first_doc
+            FROM c GROUP BY c.series, c.key
+        ), v AS (
+            SELECT c.series, array_to_string(list_sort(list(DISTINCT e.text)), ';') AS variants
+            FROM c JOIN evidence e ON e.doc_id = c.doc_id AND e.code = 'series' GROUP BY c.series
+        )
+        SELECT substr(sha256(m.series), 1, 12) AS series_id, m.series,
+               row_number() OVER (PARTITION BY m.series ORDER BY m.session NULLS LAST,
+                                  coalesce(m.meeting_date, m.first_doc), m.key) AS rank,
+               m.session, m.meeting_date, m.location, substr(sha256(m.key), 1, 16) AS meeting_id,
+               count(*) OVER (PARTITION BY m.series) AS n_meetings, v.variants
+        FROM m LEFT JOIN v USING (series)
+    """, ("series", "rank")),
     TableSpec("topics", "Topics of the current fit.", (
         Column("fit_id", "string", "topic fit (models/<fit_id>/)", label="主题模型 topic fit"),
         Column("topic_id", "integer", "topic number", label="主题编号 topic"),
