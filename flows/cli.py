@@ -77,6 +77,8 @@ def run(paths: Annotated[list[Path], typer.Argument(help="files or folders to pr
     typer.echo("topics: " + (f"fit {t['fit_id']} (k={t.get('k', '?')})" if t.get("fitted") else
                              f"not fitted ({t.get('reason')})"))
     typer.echo(f"tables: {summary['out']}/ ({', '.join(f'{k} {v}' for k, v in summary['tables'].items())})")
+    if summary.get("report"):
+        typer.echo(f"report: {summary['report']}")
     typer.echo(f"time: {summary['seconds']['total']} s")
     if not summary["new_documents"] and not summary["quarantined_now"]:
         typer.echo("nothing new: every input was processed before with the same stage versions")
