@@ -13,6 +13,7 @@ The page holds no timestamp: the same store and settings give the same bytes."""
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import logging
 import math
@@ -210,9 +211,10 @@ def meeting_facts(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     institutionalisation indicators (union over its documents)."""
     collab = frames["collaboration"].set_index("doc_id") if len(frames["collaboration"]) else None
     n_of = dict(zip(frames["meetings"]["meeting_id"], frames["meetings"]["n_participants"]))
+    docs_of = dict(zip(frames["meetings"]["meeting_id"], frames["meetings"]["doc_ids"]))
     rows = []
     for mid, year, _members in export_stage.meeting_members(frames):
-        docs = [d for d in (frames["meetings"].set_index("meeting_id").at[mid, "doc_ids"] or "").split(";") if d]
+        docs = [d for d in _text(docs_of.get(mid)).split(";") if d]
         sub = collab.loc[[d for d in docs if collab is not None and d in collab.index]] if collab is not None \
             else pd.DataFrame()
         row: dict[str, Any] = {"meeting_id": mid, "year": year, "n_participants": n_of.get(mid)}
@@ -428,9 +430,11 @@ def evidence_pages(store: Store, doc_ids: Sequence[str]) -> Iterable[tuple[str, 
         for r in store.con.execute('SELECT doc_id, code, value, start, "end", text FROM evidence '
                                    "WHERE list_contains(?, doc_id) ORDER BY doc_id, idx", [batch]).fetchall():
             evs[r[0]].append(dict(zip(("code", "value", "start", "end", "text"), r[1:])))
-        for d in batch:
+        for d in batch:  # one page for every id asked for, so chunk n holds documents n·chunk … (n+1)·chunk-1
             if d in docs:
                 yield d, document_html(docs[d], parts[d], evs[d], codes.get(d, {}))
+            else:
+                yield d, f"<p class='warn'>{_e(d)}: not in the corpus store</p>"
 
 
 def browser_index(frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
@@ -587,15 +591,18 @@ def write(store: Store, out: Path, settings: ExportSettings, meta: Mapping[str, 
     index = browser_index(frames)
     order = [d[0] for d in index["docs"]]
     chunk = settings.evidence_chunk
-    pages = list(evidence_pages(store, order))
-    total = sum(len(h.encode("utf-8")) for _d, h in pages)
-    inline = total <= settings.evidence_inline_mb * 1e6
+    # marked-up text takes about three bytes a character of UTF-8 Chinese, plus its markup
+    text_bytes = 4 * int(store.con.execute("SELECT coalesce(sum(length(text)), 0) FROM documents").fetchone()[0])
+    inline = text_bytes <= settings.evidence_inline_mb * 1e6
     chunk_dir = out / CHUNK_DIR
     if chunk_dir.exists():
         shutil.rmtree(chunk_dir)
     blobs = []
-    for n in range(0, len(pages), chunk):
-        data = dict(pages[n:n + chunk])
+    n_pages = 0
+    pages = evidence_pages(store, order)
+    for n in range(0, len(order), chunk):
+        data = dict(itertools.islice(pages, chunk))
+        n_pages += len(data)
         if inline:
             blobs.append(f'<script type="application/json" id="chunk-{n // chunk}">{_json_for_script(data)}</script>')
         else:
@@ -637,5 +644,5 @@ def write(store: Store, out: Path, settings: ExportSettings, meta: Mapping[str, 
         f'<script>{_JS % {"chunk": chunk, "dir": json.dumps(CHUNK_DIR)}}</script></body></html>')
     path = out / "report.html"
     export_stage.write_bytes(path, page.encode("utf-8"))
-    log.info("report: %s (%d documents, evidence %s)", path, len(pages), "inline" if inline else f"in {chunk_dir}")
+    log.info("report: %s (%d documents, evidence %s)", path, n_pages, "inline" if inline else f"in {chunk_dir}")
     return path
