@@ -23,7 +23,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from pipeline import segment
-from pipeline.gazetteer import Entry, Gazetteer, load_gazetteer
+from pipeline.gazetteer import MUNICIPALITIES, Entry, Gazetteer, load_gazetteer
 from pipeline.records import Document, Participant, Tagged
 
 log = logging.getLogger(__name__)
@@ -36,28 +36,29 @@ _NUM = "0-9０-９一二两三四五六七八九十百"
 # --- what follows a unit -------------------------------------------------------------------------------------
 _PLURAL = re.compile(
     rf"(?:等)?(?:一市两省|三省一市|两省一市|一市三省|(?:[{_NUM}]+个?|双)?(?:成员)?(?:省区市|省市区|省区|省市|省份|省|直辖市|市|地|方|"
-    r"部门|部委|单位|城市|县|区|地州|市县|市区|市（区）))|等")
+    r"部门和单位|部委和单位|部门|部委|单位|成员城市|设区市|城市|县|区|地州|市县|市区|市（区）))|等")
 _LOWER_UNITS = re.compile(r"城市|市县|县|地州|市区|市（区）|区县|地市|开发区")
-_GOV_WORDS = re.compile(r"(?:省|市|区|县|自治区)?(?:人民)?政府")
+_GOV_WORDS = re.compile(r"(?:省|市|区|县|自治区)?(?:人民)?政府|行政公署|行署")
 _NON_GOV = re.compile(r"机场|企业|集团|公司|高校|大学|医院|银行|媒体|专家|学者|代表团|球队|运动员|游客|居民|群众|农民|商会|协会")
 _DIRECTIVE = re.compile(r"(?:也|还|都|均)?(?:要|应|应当|需要|需|必须|务必|切实|不得|可以)")
 _ADV = (rf"(?:今天|今日|昨天|日前|近日|近期|目前|此前|已经|已|将|正式|也|还|又|均|都|率先|首次|再次|一起|进一步|全力|"
-        rf"先后|积极|共同|联合|分别|同期|同步|携手|在[^，。；]{{1,24}}?，?(?=召开|举行|签署|签订|举办|发言|联合|共同)|"
+        rf"先后|积极|共同|联合|分别|同期|同步|携手|在[^，。；]{{1,24}}?，?(?=召开|举行|签署|签订|举办|发言|联合|共同|参会|出席|参加)|"
+        rf"作为[^，。；]{{1,16}}?(?=主持|承办|主办|召集|出席|参加)|派员|"
         rf"于[^，。；]{{1,12}}?(?=召开|举行|签署|签订)|（[^）]{{0,16}}）|[{_NUM}]{{1,3}}(?:日|号)(?:上午|下午|晚|晚间)?|"
         rf"[{_NUM}]+月[{_NUM}]+日|今年|本月|当天|共|等)*")
 _VERB = re.compile(
     r"签署|签订|签约|联合|共同|分别|达成|启动|开展|推动|推进|建立|形成|设立|成立|发布|印发|出台|制定|组织|牵头|主持|召开|举行|"
     r"举办|出席|参加|参与|批复|批示|作出|部署|召集|承办|主办|协办|结对|对口|援建|支援|帮扶|互派|互认|搭建|共建|实施|表决|通过|审议|"
-    r"决定|宣布|发言|讲话|致辞|同意|指导|减免|对|会同|联手|就|进行|推出|增补")
+    r"决定|宣布|发言|讲话|致辞|同意|指导|减免|对|会同|联手|就|进行|推出|增补|组成|参会|与会|到会|列席|轮值|汇报|介绍|通报")
 #: verbs that make even a single body a participant (a list of several bodies needs no such verb)
 _JOINT_VERB = re.compile(r"签署|签订|签约|联合|共同|牵头|主持|召集|主办|承办|协办|出席|参加|参与|批复|批示|组织|发言|讲话|致辞|"
-                         r"结对|对口|援建|支援|帮扶|互派|会同|联手|增补|同期|同步|分别|携手|合作")
+                         r"结对|对口|援建|支援|帮扶|互派|会同|联手|增补|同期|同步|分别|携手|合作|参会|与会|到会|列席|轮值")
 _PARTNER = re.compile(rf"(?:与|同|和)[^，。；]{{1,30}}?(?={_ADV}(?:{_VERB.pattern}))")
 _ROLE_CUES = (
     ("chair", re.compile(r"主持")),
     ("host", re.compile(r"主办|承办|召集|牵头|东道")),
     ("signatory", re.compile(r"签署|签订|签约|联合印发|共同发布|联合发布|共同签署")),
-    ("superior", re.compile(r"指导|批示|批复|组织")),
+    ("superior", re.compile(r"指导|批示|批复|组织|派员")),
 )
 
 # --- what precedes a unit ------------------------------------------------------------------------------------
@@ -70,6 +71,21 @@ _SYSTEM_SENTENCE = re.compile(r"联席会议(?:制度|机制)|成员单位|领�
 _ATTENDANCE = re.compile(r"(?:出席|参加|列席)(?:会议|签约仪式|本次会议)?的(?:有|是|单位有|单位包括)$|与会(?:单位|城市)?(?:有|包括)$|"
                          r"成员单位(?:包括|有|为|是)?：?$|参会(?:单位|城市)?(?:有|包括)：?$")
 _SYSTEM_DOC = re.compile(r"联席会议(?:制度|机制)|成员单位")
+#: a formal attendance predicate (…负责同志，…市长出席会议); what may not stand between a list and it
+_ATTEND = re.compile(r"(?:共同|一同|均|分别)?(?:出席|参加|列席|参会|与会|到会)(?:了)?(?:会议|本次会议|座谈会|签约仪式|活动|指导)?")
+_ATTEND_GAP_BLOCK = re.compile(r"召开|举行|主持|签署|签订|介绍|汇报|通报|要求|强调|指出|研究|审议|听取|交流|承办|主办|"
+                               r"部署|发布|印发|提出|表示|认为|同意|决定|组织|邀请|陪同|会见")
+#: a later session's host agreed at this meeting (会议商定，下一次联席会议由X承办) is not a participant
+_NEXT_HOST = re.compile(r"(?:商定|确定|决定|约定|下一?[次届]|明年)[^。；]*由$")
+#: a department of the document's own province or city written without its name (省发展改革委, 市水利局)
+_IMPLICIT_SCOPE = re.compile(rf"(?:(?<=[^{_CJK}])|(?<=^)|(?<=[由和及与]))(省|自治区|市)")
+#: a governor or mayor named by bare title at the start of a clause (副市长主持会议)
+_BARE_TITLE = re.compile(r"(?:(?<=[，。；：\n])|^)(?:常务)?(?:副)?(省长|市长|自治区主席)(?=主持|出席|参加|讲话|致辞)")
+#: who of a body attends: 主要负责同志, 有关司局负责同志, 党政主要负责同志, 的市长或分管副市长, 代表
+_PERSON_WORD = (r"(?:党政)?(?:主要|有关|分管|相关)?(?:负责同志|负责人|代表|"
+                r"(?:常务)?副?(?:市长|省长|主席|县长|区长|专员|州长|局长|厅长|主任|部长)|行政长官)")
+_PERSONS = re.compile(rf"(?:的)?(?:有关|相关)?(?:[{_CJK}]{{1,4}}(?:司|局|处|室)(?=有关|相关|主要|负责))?(?:有关|相关)?"
+                      rf"{_PERSON_WORD}(?:(?:或|和|、){_PERSON_WORD})*")
 
 # --- document gates ------------------------------------------------------------------------------------------
 _NOT_INTERGOV = re.compile(
@@ -84,9 +100,10 @@ _LG_CUT = re.compile(r".*(?:召开|主持召开|主持|出席|参加|暨|举行|
 _JM_OFFICE = re.compile(r"联席会议办公室|联席办")
 _JM_NAME = re.compile(rf"([{_CJK}0-9]{{2,40}}?(?:联席会议|联席会))")
 _ZONE = re.compile(rf"([{_CJK}]{{2,4}}(?:新城|新区|开发区|高新区|示范区|试验区|合作区))(管委会|管理委员会)")
-_TITLE = re.compile(r"(?:常务)?(?:副(?=省长|市长|主席|部长|局长|署长|主任|厅长))?"
-                    r"(副?总理|国务委员|委书记|书记|省长|市长|自治区主席|主席|部长|局长|署长|主任|副组长|组长|行政长官|厅长)")
-_PERSON_ACT = re.compile(rf"[{_CJK}]{{2,4}}?(?:[{_NUM}]+(?:日|号)(?:上午|下午)?|今天|日前|近日|在[^，。]{{1,12}}?)*"
+_TITLE = re.compile(r"(?:常务)?(?:副(?=省长|市长|主席|部长|局长|署长|主任|厅长|专员|州长|县长|区长))?"
+                    r"(副?总理|国务委员|委书记|书记|省长|市长|自治区主席|主席|部长|局长|署长|主任|副组长|组长|行政长官|厅长|"
+                    r"专员|州长|县长|区长)")
+_PERSON_ACT = re.compile(rf"[{_CJK}]{{0,4}}?(?:[{_NUM}]+(?:日|号)(?:上午|下午)?|今天|日前|近日|等|在[^，。]{{1,12}}?)*"
                          r"(主持|出席|参加|讲话|发言|作出[^。，]{0,4}批示|宣读|致辞|签署|召集)")
 _ABBR_SEQ = re.compile(r"[京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川黔滇藏陕甘青宁新港澳]{2,6}")
 
@@ -191,6 +208,16 @@ def _units(doc: Document, words: list[str], gaz: Gazetteer, nlp: Language) -> li
         elif label == "QUAL":
             prev = units[-1] if units and units[-1].end == s and units[-1].kind == "jurisdiction" else None
             if prev is None:
+                # a short county name in a list after its prefecture (六安市金安区、舒城县; 南湖区、秀洲区…):
+                # resolved within the nearest earlier jurisdiction that holds exactly one county of that name
+                for ctx in reversed([u for u in units if u.kind == "jurisdiction"]):
+                    j_ = ctx.bodies[0][1]
+                    scope = gaz.parent(j_) if j_.level == "county" and gaz.parent(j_) is not None else j_
+                    cands = [gaz.by_code[c] for c in gaz.qualified[ent_text] if gaz.within(gaz.by_code[c], scope)]
+                    if len(cands) == 1:
+                        c = cands[0]
+                        units.append(_Unit(s, e, ent_text, [(gaz.full_name(c), c, "general")], "jurisdiction"))
+                        break
                 continue
             parent = prev.bodies[0][1]
             cands = [gaz.by_code[c] for c in gaz.qualified[ent_text] if gaz.within(gaz.by_code[c], parent)]
@@ -232,8 +259,9 @@ def _units(doc: Document, words: list[str], gaz: Gazetteer, nlp: Language) -> li
             continue
         out.append(u)
     dept_re = _dept_regex(gaz)
+    out = _implicit_units(text, out, gaz, date)
     for u in out:
-        if u.kind != "jurisdiction":
+        if u.kind != "jurisdiction" or u.dept:
             continue
         j = u.bodies[0][1]
         if m := dept_re.match(text, u.end):
@@ -259,6 +287,56 @@ def _units(doc: Document, words: list[str], gaz: Gazetteer, nlp: Language) -> li
             u.mention = m.group(0)
             u.end = u.ext_end = m.end()
     return out
+
+
+def _home(units: list[_Unit], gaz: Gazetteer) -> tuple[Entry | None, Entry | None]:
+    """The document's own province and city: the first ones its jurisdictions name or lie in."""
+    province = city = None
+    for u in units:
+        if u.kind != "jurisdiction":
+            continue
+        e = u.bodies[0][1]
+        chain = [e]
+        while (p := gaz.parent(chain[-1])) is not None:
+            chain.append(p)
+        for c in chain:
+            if province is None and c.level == "provincial":
+                province = c
+            if city is None and (c.level == "prefectural" or c.name in MUNICIPALITIES):
+                city = c
+        if province and city:
+            break
+    return province, city
+
+
+def _implicit_units(text: str, units: list[_Unit], gaz: Gazetteer, date: str | None) -> list[_Unit]:
+    """Departments of the document's own province or city written without its name (省发展改革委, 市水利局,
+    自治区商务厅), as units of that jurisdiction."""
+    province, city = _home(units, gaz)
+    if province is None and city is None:
+        return units
+    words = "|".join(sorted({a for d in gaz.departments for a in d.pattern.split("|")}, key=len, reverse=True))
+    taken = [(u.start, u.end) for u in units]
+    added = []
+    for m in re.finditer(rf"(省|自治区|市)({words})", text):
+        a = m.start()
+        if a > 0 and re.match(rf"[{_CJK}]", text[a - 1]) and text[a - 1] not in "由和及与":
+            continue
+        if any(x < m.end() and a < y for x, y in taken):
+            continue
+        scope = m.group(1)
+        home = city if scope == "市" else province
+        if home is None or (scope == "自治区" and not home.name.endswith("自治区")) or (
+                scope == "省" and not home.name.endswith("省")):
+            continue
+        dep = gaz.department(home, m.group(2), date)
+        if dep is None:
+            continue
+        u = _Unit(a, m.end(), m.group(0), [(dep[0], home, dep[1])], "jurisdiction", dept=m.group(2))
+        added.append(u)
+    if not added:
+        return units
+    return sorted(units + added, key=lambda u: u.start)
 
 
 def _uncovered(sdoc: Doc, gaz: Gazetteer) -> list[tuple[int, int, str, str, str]]:
@@ -435,7 +513,8 @@ def _person_units(text: str, units: list[_Unit]) -> list[tuple[_Unit, str, int]]
         act = _PERSON_ACT.match(text, m.end())
         if not act:
             continue
-        if "批示" in act.group(1) and m.group(1) not in ("总理",):
+        if "批示" in act.group(1) and m.group(1) not in ("总理",) and not (
+                m.group(1) in ("副总理", "国务委员") and re.search(r"对(?:本次|这次)?会议", act.group(0))):
             continue
         # the title chain: 、-separated titles back to the clause start
         a = _clause_start(text, m.start())
@@ -455,7 +534,8 @@ def _person_units(text: str, units: list[_Unit]) -> list[tuple[_Unit, str, int]]
             entry = u.bodies[0][1]
             if entry.name == "国务院" and title in ("总理", "副总理", "国务委员"):
                 out.append((u, act.group(1), act.start(1)))
-            elif u.kind == "jurisdiction" and title in ("委书记", "书记", "省长", "市长", "主席", "自治区主席", "行政长官"):
+            elif u.kind == "jurisdiction" and title in ("委书记", "书记", "省长", "市长", "主席", "自治区主席", "行政长官",
+                                                        "专员", "州长", "县长", "区长"):
                 if title in ("书记",) and not text[u.end:t.start()] in ("委",):
                     continue
                 out.append((u, act.group(1), act.start(1)))
@@ -530,8 +610,13 @@ def _participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
         if _in_speech(text, first.start):
             continue
         pre = text[_clause_start(text, first.start):first.start]
-        if _PRE_BLOCK.search(pre):
+        continued = pre in ("以及", "及")  # …负责同志，以及香港、澳门特别行政区行政长官出席会议
+        if _PRE_BLOCK.search(pre) and not (continued and _attends_later(text, last.ext_end)):
             continue
+        sa, _ = _sentence_bounds(text, first.start)
+        if _NEXT_HOST.search(text[sa:first.start]):
+            continue
+        _share_department(group, text, gaz, doc.date)
         j = last.ext_end
         if text.startswith("”", j) and first.kind == "bloc":
             j += 1
@@ -561,8 +646,8 @@ def _participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
             j = m.end()
         elif m := re.match(r"(?:主管)?部门|" + _GOV_WORDS.pattern, text[k:]):
             j = k + m.end()
-        if m := re.match(r"(?:有关)?(?:负责同志|负责人|代表)", text[j:]):
-            j += m.end()
+        if m := _PERSONS.match(text, j):
+            j = m.end()
         if zone := re.match(rf"[{_CJK}]{{2,16}}(?:示范区|合作区)，?" + _ADV + r"(?:签署|签订|联合|共同)", text[j:]):
             j += zone.end() - 2 - (2 if zone.group(0).endswith(("联合", "共同")) else 0)
             j = text.rfind("，", last.ext_end, j + 4) + 1 or j
@@ -574,7 +659,9 @@ def _participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
         if _ATTENDANCE.search(pre):
             add_list(group, "member", text, gaz, doc, j, dept_words, add)
             continue
-        if verb is None:
+        if verb is None or continued:
+            if role := _attends_later(text, j):
+                add_list(group, role, text, gaz, doc, j, dept_words, add)
             continue
         n_bodies = sum(len(u.bodies) for u in group)
         span = text[j:vpos + 8]
@@ -595,6 +682,38 @@ def _participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
     return tuple(Participant(f.name, f.mention, f.start, f.end, f.entry.level, f.entry.region_code,
                              f.entry.province if f.entry.level != "national" else "", f.sector, f.role)
                  for f in sorted(found.values(), key=lambda f: f.start))
+
+
+def _attends_later(text: str, j: int) -> str | None:
+    """Whether the list ending at `j` is a subject of the sentence's attendance predicate, after persons
+    and further lists (…负责同志，南京、无锡五市政府分管负责同志参加会议): 'member', 'superior' (到会指导) or None."""
+    _, b = _sentence_bounds(text, j)
+    if j >= b:
+        return None
+    m = _ATTEND.search(text, j, b)
+    if m is None or _ATTEND_GAP_BLOCK.search(text, j, m.start()) or _PARTNER.match(text, j):
+        return None
+    return "superior" if "指导" in text[m.start():m.end() + 4] else "member"
+
+
+def _share_department(group: list[_Unit], text: str, gaz: Gazetteer, date: str | None) -> None:
+    """“X省、Y省发展改革委”, “上海市和江苏省、浙江省发展改革委”: the department named after the last
+    jurisdiction of a list is a department of each; the mention is the whole list."""
+    last = group[-1]
+    if len(group) < 2 or last.kind != "jurisdiction" or not last.dept:
+        return
+    if not all(u.kind == "jurisdiction" and not u.dept and not u.qualifier and u.mention == text[u.start:u.end]
+               and not _GOV_WORDS.search(u.mention) for u in group[:-1]):
+        return
+    deps = [gaz.department(u.bodies[0][1], last.dept, date) for u in group[:-1]]
+    if any(d is None for d in deps):
+        return
+    span = text[group[0].start:last.end]
+    for u, dep in zip(group[:-1], deps, strict=True):
+        u.bodies = [(dep[0], u.bodies[0][1], dep[1])]  # type: ignore[index]
+        u.dept = last.dept
+    for u in group:
+        u.mention, u.start, u.end, u.ext_end = span, group[0].start, last.end, last.end
 
 
 def add_list(group: list[_Unit], role: str, text: str, gaz: Gazetteer, doc: Document, j: int, dept_words: str,
