@@ -86,6 +86,7 @@ _ACTION_NEG = re.compile(r"进出口|外贸|货物贸易|开通运营|正式开�
 #: Titles that are not about coordination whatever they mention: commentaries, press conferences, letters.
 _NOT_COORDINATION = re.compile(r"评论员|社论|短评|新闻发布会|发布会|致贺信|贺信|通电话|会见|会谈|调研")
 _LEAD_IN = re.compile(r"^[^\n：:]{0,30}(消息|报道)[^\n：:]{0,20}[：:]")
+_HEADER_LINE = re.compile(r"[^\n。！？；]{0,40}\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,9 @@ def _view(doc: Document) -> _View:
     text = doc.text
     m = _LEAD_IN.match(text)
     pos = m.end() if m else 0
+    # header lines of a communiqué (issuer, document number, a title broken over lines) are not the lead
+    while (m := _HEADER_LINE.match(text, pos)) and text.find("\n", m.end()) >= 0:
+        pos = m.end()
     sentences = 0
     end = pos
     for s in re.finditer(r"[^。！？\n]+[。！？\n]?", text[pos:]):
@@ -444,10 +448,15 @@ DEPTH_CUES: dict[int, re.Pattern[str]] = {
 _FUTURE = re.compile(r"(要(?!求|素|点|闻|害|案)|应当|应该|需要|必须|强调|希望|力争|加快|推动|鼓励|今后)[^。；，]{0,16}$|围绕[^。；]{0,24}$")
 _PLANNED = re.compile(r"(将|拟|计划|决定|未来|下一步|探索)[^。]{0,40}$")
 #: What a meeting itself did: decided (3) or set running (4); otherwise a meeting consults (2).
-_MEETING_DECIDED = re.compile(r"审议通过|审定|通过了|签署|签订|达成[^。]{0,10}(共识|协议)|共同(发布|签署)|揭牌|审议了《|"
+_MEETING_DECIDED = re.compile(r"审议通过|审定|通过了|签署|签订|达成[^。]{0,10}协议|共同(发布|签署)|揭牌|"
                               r"(成立|设立)[^。]{0,10}(办公室|工作组|专班)|宣言")
 _MEETING_ACTED = re.compile(r"决定[^。]{0,40}(开展|实施)[^。]{0,30}(专项行动|联合)|(联合演练|联合执法行动)[^。]{0,6}(举行|开展)")
 _MEETING_INFO = re.compile(r"经验交流|交流会|通报会|了解到")
+#: joint action the text reports as done or running (CODEBOOK §3 depth 4), with a marker of completion in its clause
+_MEETING_DONE = re.compile(r"联合(?:应急)?(?:执法|巡查|巡河|监测|演练|执法检查|调度|行动|保洁)|共同实施|[^。，]{0,4}通办|上线运行|"
+                           r"(?:项目|园区|学校|医院)[^。，]{0,4}(?:建成|完成)|建成[^。，]{0,8}(?:项目|园区|学校|医院)|"
+                           r"开通了?[^。，]{0,8}(?:线路|公交|专线)")
+_DONE_MARK = re.compile(r"已|了|累计|完成|建成|上线|开通|达到|实现|今年以来|一年来|查处")
 
 
 def depth_of(text: str, cls: str, skip: tuple[int, int] | None = None, title: str = "") -> tuple[int | None, Evidence | None]:
@@ -458,11 +467,19 @@ def depth_of(text: str, cls: str, skip: tuple[int, int] | None = None, title: st
         return None, None
     if cls in ("coordination_meeting_other", "joint_meeting", "joint_meeting_international") and \
             not (cls == "joint_meeting" and _find(_AGREE, text, 0, 80)):
-        for d, pat in ((4, _MEETING_ACTED), (3, _MEETING_DECIDED)):
+        for d, pat in ((4, _MEETING_ACTED), (4, _MEETING_DONE), (3, _MEETING_DECIDED)):
             for m in pat.finditer(text):
-                a, _ = _sentence(text, m.start())
-                if not _FUTURE.search(text[a:m.start()]):
-                    return d, _ev("depth", str(d), text, m.start(), m.end())
+                a, b = _sentence(text, m.start())
+                if _FUTURE.search(text[a:m.start()]):
+                    continue
+                if pat is _MEETING_DONE:
+                    ca = max(text.rfind(c, a, m.start()) for c in "，；：") + 1 if a < m.start() else a
+                    ca = max(ca, a)
+                    cb = min([j for j in (text.find(c, m.end(), b) for c in "，；。") if j >= 0] or [b])
+                    if not _DONE_MARK.search(text, ca, cb) or _PLANNED.search(text[a:m.start()]) or \
+                            re.search(r"要|将|继续|力争|推动|推进|加快", text[ca:m.start()]):
+                        continue
+                return d, _ev("depth", str(d), text, m.start(), m.end())
         if (m := _MEETING_INFO.search(title)) or (m := _find(_MEETING_INFO, text, 0, 120)):
             m = _MEETING_INFO.search(text) or m
             return 1, _ev("depth", "1", text, m.start(), m.end()) if m.string is text else None
