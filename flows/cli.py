@@ -57,7 +57,10 @@ def run(paths: Annotated[list[Path], typer.Argument(help="files or folders to pr
         collect: Annotated[bool, typer.Option(help="collect from the configured web sources first")] = True,
         config: ConfigOpt = None) -> None:
     """Process inputs end to end (extract, segment, tag, code, topics) and export the tables. When web sources
-    are configured, collect from them first and process what they gave too."""
+    are configured, collect from them first and process what they gave too.
+
+    Exit status: 0 every input processed; 3 finished, but some inputs were quarantined (see `jmm status`);
+    1 the run failed (e.g. the store is in use by another run); 2 invalid configuration."""
     from pipeline.errors import PipelineError
 
     settings = _with_runner(_settings(config), runner, dask_address)
@@ -71,7 +74,8 @@ def run(paths: Annotated[list[Path], typer.Argument(help="files or folders to pr
     t = summary["topics"]
     typer.echo(f"documents processed: {summary['new_documents']} new, {summary['already_known']} already known "
                f"({summary['documents']} in the store)")
-    typer.echo(f"quarantined: {summary['quarantined_now']} in this run, {summary['quarantined_total']} in all "
+    dup = f", of which {summary['duplicates']} exact duplicates" if summary.get("duplicates") else ""
+    typer.echo(f"quarantined: {summary['quarantined_now']} in this run{dup}, {summary['quarantined_total']} in all "
                f"(see `jmm status`)")
     typer.echo(f"participants found: {summary['participants']}")
     typer.echo("topics: " + (f"fit {t['fit_id']} (k={t.get('k', '?')})" if t.get("fitted") else
@@ -82,6 +86,9 @@ def run(paths: Annotated[list[Path], typer.Argument(help="files or folders to pr
     typer.echo(f"time: {summary['seconds']['total']} s")
     if not summary["new_documents"] and not summary["quarantined_now"]:
         typer.echo("nothing new: every input was processed before with the same stage versions")
+    if summary["quarantined_now"]:
+        typer.echo(f"finished with {summary['quarantined_now']} quarantined inputs (exit status 3)", err=True)
+        raise typer.Exit(3)
 
 
 @app.command()

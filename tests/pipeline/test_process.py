@@ -61,17 +61,17 @@ def many_pages_pdf(path: Path, n: int) -> Path:
 
 
 def image_pdf(path: Path, width: int, height: int, page_pt: float) -> Path:
-    """A page that is one grey image of width×height pixels and no text (a scan with nothing to extract),
+    """A page that is one black-and-white image of width×height pixels and no text (a scan with nothing to extract),
     written without ever holding the pixels: the zlib stream of zeros is made in chunks."""
     import pikepdf
 
-    comp = zlib.compressobj(9)
-    row = bytes(width)
+    comp = zlib.compressobj(1)
+    row = bytes(-(-width // 8))  # one bit per pixel
     chunks = [comp.compress(row * 256) for _ in range(height // 256)]
     data = b"".join(chunks) + comp.compress(row * (height % 256)) + comp.flush()
     pdf = pikepdf.new()
     image = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=width,
-                           Height=height, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8,
+                           Height=height, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=1,
                            Filter=pikepdf.Name.FlateDecode)
     content = pikepdf.Stream(pdf, f"q {page_pt} 0 0 {page_pt} 0 0 cm /Im0 Do Q".encode())
     pdf.pages.append(pikepdf.Page(pikepdf.Dictionary(
@@ -97,7 +97,7 @@ BAD = {
 }
 GOOD = {"good.pdf": "长三角地区主要领导座谈会", "good.txt": "长三角地区主要领导座谈会",
         "gbk.txt": "京津冀协同发展联席会议", "gb18030.txt": "京津冀协同发展联席会议",
-        "copy-of-good.txt": "长三角地区主要领导座谈会"}
+        "z-copy-of-good.txt": "长三角地区主要领导座谈会"}
 
 
 def make_bad_inputs(folder: Path) -> Path:
@@ -109,7 +109,7 @@ def make_bad_inputs(folder: Path) -> Path:
     good_pdf = pdf_bytes([GOOD_TEXT[i:i + 38] for i in range(0, len(GOOD_TEXT), 38)])
     (folder / "good.pdf").write_bytes(good_pdf)
     (folder / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
-    (folder / "copy-of-good.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (folder / "z-copy-of-good.txt").write_text(GOOD_TEXT, encoding="utf-8")
     (folder / "gbk.txt").write_bytes(GB_TEXT.encode("gbk"))
     (folder / "gb18030.txt").write_bytes((GB_TEXT + "𠀀").encode("gb18030"))  # a 4-byte GB18030 character
     (folder / "zero-byte.pdf").write_bytes(b"")
