@@ -50,17 +50,18 @@ _FOREIGN = re.compile(
     "日本|韩国|朝鲜|印度|巴基斯坦|伊朗|伊拉克|叙利亚|以色列|巴勒斯坦|土耳其|埃及|南非|巴西|阿根廷|墨西哥|加拿大|"
     "澳大利亚|新西兰|菲律宾|越南|老挝|柬埔寨|泰国|缅甸|马来西亚|新加坡|印尼|印度尼西亚|蒙古国|哈萨克斯坦|欧盟|东盟|"
     "联合国|北约|非盟|美洲|欧洲|非洲|拉美|中东|总统|首相|国王|议会|外方|利比里亚|国际机构|国际组织|世界银行|世界贸易组织|"
-    "国际货币基金组织|[美英法德日俄澳]{2,}(?=[\u4e00-\u9fff]{0,4}(合作|关系|同盟))|(?<![中我双各多有关对地])[泰俄美日韩印越老柬缅哈蒙欧英法德马意]方")
-_NON_GOV = re.compile("村民|居民|小区|物业|董事会|股东|党委会联席|公司|集团|企业|研究院|研发|学院|大学|高校|专家|学者|"
+    "国际货币基金组织|(?<![\u4e00-\u9fff])中[俄哈蒙越吉塔乌朝韩日美欧印缅](?=[\u4e00-\u9fff]{2,}(?:合作|边境|联席|会议|委员会))|[美英法德日俄澳]{2,}(?=[\u4e00-\u9fff]{0,4}(合作|关系|同盟))|(?<![中我双各多有关对地])[泰俄美日韩印越老柬缅哈蒙欧英法德马意]方")
+_NON_GOV = re.compile("村民|村“?两委|村党|村委|居民|小区|物业|董事会|股东|党委会联席|公司|集团|企业|研究院|研发|学院|大学|高校|专家|学者|"
                       "协会|商会|联合会|医院|银行|机场|航空|律师|基金会|研究会|俱乐部|联盟|客户|工会|孔子")
 _COMPANY = re.compile("央企|公司|集团|企业|机场|银行|航空|港口集团|高校|大学|研究院|基金会|ABB|[A-Z]{2,}")
 
 # --- class cues ----------------------------------------------------------------------------------------------
 _JOINT = re.compile(r"联席会议?|联席会")
 _SYSTEM_SET_UP = re.compile(r"(建立|设立|成立|组建|调整|同意建立)[^。；]{0,50}?联席会议?(制度|机制)|增补[^。；]{0,20}成员单位|"
+                            r"调整[^。；]{0,40}?联席会议?成员(单位)?|"
                             r"联席会议?(制度|机制)[^。；]{0,10}由[^。；]{0,20}(牵头|组成)")
 _SYSTEM_NOT_YET = re.compile(r"(各级|各地|地方|下一步|将|拟|要求各)[^。；]{0,25}(建立|设立|成立)[^。；]{0,40}联席会议?(制度|机制)")
-_OFFICE = re.compile(r"联席会议办公室|联席办")
+_OFFICE = re.compile(r"联席会议办公室|联席会议秘书处|联席办")
 _OFFICE_ACT = re.compile(r"召集|部署|通报|发布|公布|推出|上线|印发|组织|督导|约谈|挂牌")
 _JOINT_HELD = re.compile(r"(召开|举行)[^。；]{0,30}联席会议?(?!制度|机制)|联席会议?[^。；]{0,12}(在[^。；]{1,8})?(召开|举行)")
 _INTL = re.compile(r"中方|中国[^。]{0,6}(与|和|同)|与[^。]{0,8}方|两国|双边|中[俄美日韩欧哈蒙越老泰缅巴印英法德]")
@@ -142,7 +143,8 @@ def _gov_joint(text: str, m: re.Match[str]) -> str:
     if _NON_GOV.search(before):
         return "nongov"
     if _FOREIGN.search(sent) or _FOREIGN.search(before):
-        return "intl" if re.search(r"中方|中国|我国|外交部牵头|多部委", sent) and not re.search(r"美军|参谋长|国会", sent) \
+        return "intl" if re.search(r"中方|中国|我国|外交部牵头|多部委|(?<![\u4e00-\u9fff])中[俄哈蒙越吉塔乌朝韩日美欧印缅]",
+                                   sent) and not re.search(r"美军|参谋长|国会", sent) \
             else "foreign"
     return "gov"
 
@@ -169,10 +171,11 @@ def doc_class(doc: Document, participants: tuple[Participant, ...] = ()) -> tupl
     # a session of a joint meeting reported in the lead (or the joint meeting as the source of the lead)
     lead_joint = next((m for m in gov_joints if m.start() < lead_end), None)
     system = _find(_SYSTEM_SET_UP, text)
-    if lead_joint and not (system and system.start() <= lead_joint.start() <= system.end()):
+    if lead_joint and not any(s.start() <= lead_joint.start() <= s.end() for s in _SYSTEM_SET_UP.finditer(text)):
         return "joint_meeting", _ev("doc_class", "joint_meeting", text, lead_joint.start(), lead_joint.end()), True
     # a document that sets up or changes a joint-meeting system; an order to set one up later is a mechanism
-    if system and any(_sentence(text, system.start()) == _sentence(text, m.start()) for m in gov_joints):
+    if system and any(_sentence(text, system.start()) == _sentence(text, m.start())
+                      or system.start() <= m.start() < system.end() for m in gov_joints):
         a, _ = _sentence(text, system.start())
         if _SYSTEM_NOT_YET.search(text, a, system.end() + 1):
             return "cooperation_agreement_or_mechanism", _ev("doc_class", "cooperation_agreement_or_mechanism",
