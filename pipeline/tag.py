@@ -194,10 +194,8 @@ def _headline_end(doc: Document) -> int:
 
 def _units(doc: Document, words: list[str], gaz: Gazetteer, nlp: Language) -> list[_Unit]:
     text, date = doc.text, doc.date
-    sdoc = Doc(nlp.vocab, words=words, spaces=[False] * len(words))
-    sdoc = nlp.get_pipe("entity_ruler")(sdoc)
-    spans = [(ent.start_char, ent.end_char, ent.label_, ent.ent_id_, ent.text) for ent in sdoc.ents]
-    spans += _uncovered(sdoc, gaz)
+    spans = _ruler_spans(words, nlp)
+    spans += _uncovered(words, spans, gaz)
     spans += _abbreviation_blocs(text, gaz, spans)
     spans.sort()
     units: list[_Unit] = []
@@ -339,14 +337,72 @@ def _implicit_units(text: str, units: list[_Unit], gaz: Gazetteer, date: str | N
     return sorted(units + added, key=lambda u: u.start)
 
 
-def _uncovered(sdoc: Doc, gaz: Gazetteer) -> list[tuple[int, int, str, str, str]]:
-    """Gazetteer names inside tokens that jieba's own dictionary joined with a neighbour (上海市政府, 北京市委)."""
-    covered = {t.i for ent in sdoc.ents for t in ent}
+@functools.cache
+def _pattern_index(nlp: Language) -> tuple[frozenset[str], int]:
+    """The first tokens of the EntityRuler's phrase patterns and the longest pattern in tokens."""
+    ruler = nlp.get_pipe("entity_ruler")
+    docs = [d for ds in ruler.phrase_patterns.values() for d in ds]
+    return frozenset(d[0].text for d in docs if len(d)), max((len(d) for d in docs), default=1)
+
+
+#: a token no pattern contains: separates the windows handed to the EntityRuler
+_SEP = "\n"
+
+
+def _ruler_spans(words: list[str], nlp: Language) -> list[tuple[int, int, str, str, str]]:
+    """The EntityRuler's matches, run only over windows that start at a token some pattern starts with:
+    a document without such a token builds no spaCy Doc at all. Offsets are characters of the joined words."""
+    first, longest = _pattern_index(nlp)
+    hits = [i for i, w in enumerate(words) if w in first]
+    if not hits:
+        return []
+    offsets = [0] * (len(words) + 1)
+    pos = 0
+    for i, w in enumerate(words):
+        offsets[i] = pos
+        pos += len(w)
+    offsets[len(words)] = pos
+    toks: list[str] = []
+    where: list[int] = []  # token → index in `words` (-1 for separators)
+    end = -1
+    for i in hits:
+        a, b = max(i, end), min(len(words), i + longest)
+        if a > end and toks:
+            toks.append(_SEP)
+            where.append(-1)
+        for k in range(a, b):
+            toks.append(words[k])
+            where.append(k)
+        end = max(end, b)
+    ruler = nlp.get_pipe("entity_ruler")
+    sdoc = Doc(nlp.vocab, words=toks, spaces=[False] * len(toks))
+    # the ruler's own phrase matcher and annotation (longest match first), without its per-call pattern count
+    found = list(ruler.phrase_matcher(sdoc)) + (list(ruler.matcher(sdoc)) if ruler.token_patterns else [])
+    matches = sorted({(m, a, b) for m, a, b in found if a != b},
+                     key=lambda m: (m[2] - m[1], -m[1]), reverse=True)
+    ruler.set_annotations(sdoc, matches)
     out = []
-    for t in sdoc:
-        if t.i in covered or len(t.text) < 3:
+    for ent in sdoc.ents:
+        a, b = where[ent.start], where[ent.end - 1]
+        if a < 0 or b < 0:
             continue
-        w, pos = t.text, 0
+        out.append((offsets[a], offsets[b + 1], ent.label_, ent.ent_id_, "".join(words[a:b + 1])))
+    return out
+
+
+def _uncovered(words: list[str], spans: list[tuple[int, int, str, str, str]], gaz: Gazetteer
+               ) -> list[tuple[int, int, str, str, str]]:
+    """Gazetteer names inside tokens that jieba's own dictionary joined with a neighbour (上海市政府, 北京市委)."""
+    covered: set[int] = set()
+    for a, b, *_ in spans:
+        covered.update(range(a, b))
+    out = []
+    idx = 0
+    for w in words:
+        t_idx, idx = idx, idx + len(w)
+        if len(w) < 3 or t_idx in covered:
+            continue
+        pos = 0
         while pos < len(w) - 1:
             for n in range(len(w) - pos, 1, -1):
                 part = w[pos:pos + n]
@@ -355,7 +411,7 @@ def _uncovered(sdoc: Doc, gaz: Gazetteer) -> list[tuple[int, int, str, str, str]
                 label = "GOV" if part in gaz.aliases else "BLOC" if part in gaz.blocs else \
                     "QUAL" if part in gaz.qualified else None
                 if label:
-                    a = t.idx + pos
+                    a = t_idx + pos
                     out.append((a, a + n, label, gaz.aliases.get(part, part), part))
                     pos += n
                     break
