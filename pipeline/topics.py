@@ -352,7 +352,8 @@ class TopicModel:
             theta[i] = doc.get_topic_dist()
             p = pindex.get(period_of(d.date, s.period))
             if p is not None:
-                np.add.at(counts[p], (np.asarray(doc.topics, dtype=np.int64), np.asarray(doc.words, dtype=np.int64)), 1.0)
+                z = np.asarray(doc.topics, dtype=np.int64)
+                np.add.at(counts[p], (z, np.asarray(doc.words, dtype=np.int64)), 1.0)
         self.theta_ = theta
         phi = np.array([mdl.get_topic_word_dist(t) for t in range(self.k_)], dtype=np.float64)
         if s.time_bandwidth > 0 and n_p > 1:
