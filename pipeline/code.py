@@ -53,7 +53,8 @@ _FOREIGN = re.compile(
     "国际货币基金组织|(?<![\u4e00-\u9fff])中[俄哈蒙越吉塔乌朝韩日美欧印缅](?=[\u4e00-\u9fff]{2,}(?:合作|边境|联席|会议|委员会))|[美英法德日俄澳]{2,}(?=[\u4e00-\u9fff]{0,4}(合作|关系|同盟))|(?<![中我双各多有关对地])[泰俄美日韩印越老柬缅哈蒙欧英法德马意]方")
 _NON_GOV = re.compile("村民|村“?两委|村党|村委|居民|小区|物业|董事会|股东|党委会联席|公司|集团|企业|研究院|研发|学院|大学|高校|专家|学者|"
                       "协会|商会|联合会|医院|银行|机场|航空|律师|基金会|研究会|俱乐部|联盟|客户|工会|孔子")
-_COMPANY = re.compile("央企|公司|集团|企业|机场|银行|航空|港口集团|高校|大学|研究院|基金会|ABB|[A-Z]{2,}")
+_COMPANY = re.compile("央企|公司|集团|企业|机场|银行|航空|港口集团|高校|大学|研究院|基金会|ABB|[A-Z]{2,}|投资者|投资方|"
+                      "民营|客商|外资|港资|台资|签约项目|[0-9一二三四五六七八九十百千]+个?项目")
 
 # --- class cues ----------------------------------------------------------------------------------------------
 _JOINT = re.compile(r"联席会议?|联席会")
@@ -76,13 +77,15 @@ _COORD_CONTEXT = re.compile(
     r"京津冀|长三角|珠三角|泛珠|粤港澳|成渝|川渝|环首都|大湾区|经济带|经济圈|都市圈|城市群")
 _MEETING_NEG = re.compile(r"纪念|政协|人大常委会[^。]{0,10}(会议|全体)|全国人大|人民代表大会|专家学者|企业家|学术|研讨|"
                           r"孔子学院|董事会|村民|校友|运动会|博览会|展览|发布会|新闻发布|招商|推介会|文艺|晚会|"
-                          r"外交部长|总统|首相|高端会议|跨国公司")
+                          r"外交部长|总统|首相|高端会议|跨国公司|报告会|宣讲|国际[^。，]{0,8}(?:论坛|峰会|会议|大会|博览会|演习|演练)|世界[^。，]{0,8}(?:大会|峰会|论坛)|全球[^。，]{0,8}(?:峰会|论坛|大会)|多国|(?:文化|旅游|艺术|电影|音乐|美食|戏剧|啤酒|读书|购物|体育|民俗|冰雪|花|茶|丰收)节|节庆|节会|"
+                          r"记者会|吹风会")
 _AGREE = re.compile(r"签署|签订|签约|框架协议|合作协议|备忘录|合作共识|宣言")
 _ACTION = re.compile(
     r"联合(印发|发布|开展|部署|执法|演练|巡航|行动|推进|打击|整治|检查|督查|出台|下发|召开)|联防联控|协作机制|合作机制|联动机制|"
     r"对口(援建|帮扶|支援|协作)|援建|结对|互派|挂职|跨省通办|全域通办|通办|互认|联考|生态补偿|异地(就医|养老|结算)|"
     r"共同(开展|发布|签署|制定)|同步施行|一体化保护|区域警务合作|[0-9一二三四五六七八九十]+(部门|部委)")
-_ACTION_NEG = re.compile(r"进出口|外贸|货物贸易|开通运营|正式开通|开通一周年|通车一周年|车流量|客流量")
+_ACTION_NEG = re.compile(r"进出口|外贸|货物贸易|开通运营|正式开通|开通一周年|通车一周年|车流量|客流量|演习|军演|多国|国际[^。，]{0,8}(?:演练|救援|合作)|"
+                         r"(?:跨省)?异地就医[^。]{0,40}(?:人次|万人|亿元|同比|累计)|(?:文化|旅游|艺术|电影|音乐|美食|戏剧|啤酒|读书|购物|体育|民俗|冰雪|花|茶|丰收)节|节庆|节会")
 
 #: Titles that are not about coordination whatever they mention: commentaries, press conferences, letters.
 _NOT_COORDINATION = re.compile(r"评论员|社论|短评|新闻发布会|发布会|致贺信|贺信|通电话|会见|会谈|调研")
@@ -191,6 +194,10 @@ def doc_class(doc: Document, participants: tuple[Participant, ...] = ()) -> tupl
         m = gov_joints[0]
         return "joint_meeting", _ev("doc_class", "joint_meeting", text, m.start(), m.end()), True
     neg = _MEETING_NEG.search(head) or _FOREIGN.search(head)
+    # a press conference (国务院联防联控机制新闻发布会) reports statements, not coordination
+    if not title and (m := re.search(r"新闻发布会|发布会上|记者会|吹风会", v.lead)) or \
+            title and (m := re.search(r"新闻发布会|发布会上|记者会|吹风会", v.lead)) and not _JOINT.search(title):
+        return "other", _ev("doc_class", "other", text, m.start(), m.end()), True
     if m := _NOT_COORDINATION.search(title or v.lead[:40]):
         return "other", _ev("doc_class", "other", text, m.start(), m.end()) if not title else None, False
     if _FOREIGN.search(title):
