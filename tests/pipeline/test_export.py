@@ -52,6 +52,7 @@ def make_store(path: Path) -> Path:
     """A corpus store with four real-language documents, one quarantined input and a small topic fit."""
     with Store(path) as store:
         for doc_id, date, title, text, names, codes in DOCS:
+            codes = dict(codes)  # DOCS is shared by every test that builds a store
             parts = []
             for name in names:
                 start = text.index(name)
