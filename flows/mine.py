@@ -6,13 +6,16 @@ document in one transaction as its batch completes, so a killed run resumes wher
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from prefect import flow, task
@@ -368,4 +371,31 @@ def resume_batch(items: list[tuple[Document, tuple[str, ...], str]], settings: S
 
 def run_mine(paths: list[str], out: str | None, settings: Settings) -> dict[str, Any]:
     """Run the flow with the task runner the settings choose."""
-    return mine.with_options(task_runner=task_runner(settings))(paths=paths, out=out, settings=settings)
+    with shared_api():
+        return mine.with_options(task_runner=task_runner(settings))(paths=paths, out=out, settings=settings)
+
+
+@contextlib.contextmanager
+def shared_api() -> Iterator[None]:
+    """Without a configured Prefect API, start one embedded server for the whole run and point every process
+    at it: process-pool workers would otherwise each start an ephemeral server of their own."""
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    if get_current_settings().api.url:
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start(timeout=get_current_settings().server.ephemeral.startup_timeout_seconds)
+    previous = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield
+    finally:
+        if previous is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = previous
+        server.stop()

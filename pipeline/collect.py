@@ -47,14 +47,22 @@ def kind_of(path: Path) -> str | None:
     return KINDS.get(path.suffix.lower())
 
 
+def is_gold_file(path: Path) -> bool:
+    """Whether a JSON Lines file is an annotation (gold) file rather than documents: named `gold.jsonl` or
+    `*.gold.jsonl`. Walking a folder skips these, so a corpus can keep its gold file beside its documents."""
+    name = path.name.lower()
+    return name in ("gold.jsonl", "gold.jsonl.gz") or name.endswith((".gold.jsonl", ".gold.jsonl.gz"))
+
+
 def files(paths: Iterable[Path | str]) -> list[Path]:
-    """Walk files and folders; return the supported files, sorted, each once. A missing path is an error."""
+    """Walk files and folders; return the supported files, sorted, each once (a folder's gold files, see
+    `is_gold_file`, are left out). A missing path is an error."""
     out: set[Path] = set()
     for p in paths:
         p = Path(p)
         if p.is_dir():
             for f in p.rglob("*"):
-                if f.is_file() and not f.name.startswith(".") and kind_of(f):
+                if f.is_file() and not f.name.startswith(".") and kind_of(f) and not is_gold_file(f):
                     out.add(f)
         elif p.is_file():
             if kind_of(p) is None:

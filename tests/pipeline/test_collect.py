@@ -331,3 +331,13 @@ def test_bad_source_settings_are_named():
     with pytest.raises(ValueError, match="expected an http"):
         SourceSettings(name="x", url="ftp://h/")
     assert issubclass(RefusedError, CollectError)
+
+
+def test_walking_a_folder_leaves_its_gold_file_out(tmp_path):
+    from pipeline.collect import files
+
+    (tmp_path / "a.txt").write_text("长三角地区主要领导座谈会在芜湖召开。", encoding="utf-8")
+    (tmp_path / "gold.jsonl").write_text('{"id": "a", "text": "x", "gold": {}}\n', encoding="utf-8")
+    (tmp_path / "news.jsonl").write_text('{"id": "b", "text": "长三角"}\n', encoding="utf-8")
+    assert [p.name for p in files([tmp_path])] == ["a.txt", "news.jsonl"]
+    assert [p.name for p in files([tmp_path / "gold.jsonl"])] == ["gold.jsonl"]  # named explicitly: taken
