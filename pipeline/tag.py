@@ -320,8 +320,10 @@ def _implicit_units(text: str, units: list[_Unit], gaz: Gazetteer, date: str | N
         a = m.start()
         if a > 0 and re.match(rf"[{_CJK}]", text[a - 1]) and text[a - 1] not in "由和及与":
             continue
-        if any(x < m.end() and a < y for x, y in taken):
+        inside = [u for u in units if u.kind == "body" and m.start(2) <= u.start and u.end <= m.end()]
+        if any(x < m.end() and a < y for x, y in taken if (x, y) not in {(u.start, u.end) for u in inside}):
             continue
+        units = [u for u in units if u not in inside]  # 省|发展改革委: not the national body of that short name
         scope = m.group(1)
         home = city if scope == "市" else province
         if home is None or (scope == "自治区" and not home.name.endswith("自治区")) or (

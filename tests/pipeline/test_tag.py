@@ -56,6 +56,14 @@ CASES = [
      {"国务院", "北京市"}),
     ("香港特别行政区行政长官林郑月娥、澳门特别行政区行政长官贺一诚参加会议。", "2021-04-23",
      {"香港特别行政区", "澳门特别行政区"}),
+    # formal communiqué attendance sentences: departments of the document's own province written as 省X厅,
+    # further lists and persons before the attendance verb, a department shared by a list of provinces
+    ("江苏省副省长主持会议并讲话。省发展改革委、省财政厅负责同志，南京、无锡、镇江三市政府分管负责同志参加会议。",
+     "2014-11-19", {"江苏省", "江苏省发展和改革委员会", "江苏省财政厅", "南京市", "无锡市", "镇江市"}),
+    ("国家发展改革委有关负责同志到会指导，山西省、陕西省、河南省发展改革委有关负责同志出席会议。", "2015-06-09",
+     {"国家发展和改革委员会", "山西省发展和改革委员会", "陕西省发展和改革委员会", "河南省发展和改革委员会"}),
+    ("联席会议召集人、民政部部长主持会议并讲话。", "2025-06-18", {"民政部"}),
+    ("会议商定，第十七次市长联席会议由淮安市承办。", "2016-04-14", set()),
     # renamed bodies as of the date
     ("国家旅游局与国家发展改革委联合印发通知。", "2019-06-01", {"文化和旅游部", "国家发展和改革委员会"}),
     # non-participants: the news source, venues, names inside names, demands, companies, foreign governments
