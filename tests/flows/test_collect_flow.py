@@ -107,6 +107,7 @@ def test_jmm_collect_url_then_run_collects_first_and_then_finds_nothing_new(pref
     assert "nothing new" in r.output and "0 new" in r.output, r.output
 
 
+@pytest.mark.slow
 def test_deployment_from_config_runs_by_hand_with_a_batch(prefect_harness, tmp_path):
     from prefect.client.schemas.objects import FlowRun  # noqa: F401 - the type run_deployment returns
     from prefect.deployments import run_deployment
