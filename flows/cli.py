@@ -99,14 +99,14 @@ def extract(files: Annotated[list[Path], typer.Argument(help="documents to extra
     from pipeline import collect, extract as ex
     from pipeline.errors import PipelineError
 
-    _settings(config)
+    settings = _settings(config)
     status = 0
     for f in files:
         try:
             for source, record, error in collect.sources(f):
                 if error:
                     raise PipelineError(f"{f}: {error}")
-                doc = ex.document(source, record)
+                doc = ex.document(source, record, settings=settings.extract)
                 if as_json:
                     typer.echo(json.dumps({"file": str(f), "sha256": doc.doc_id,
                                            "pages": [{"n": p.n, "text": p.text, "method": p.method,

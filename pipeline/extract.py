@@ -38,6 +38,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\uffff\u200b-\
 _UNMAPPED = re.compile("[\ufffd\ufffe]")  # U+FFFD replacement, U+FFFE: pdfium's mark for a glyph without Unicode
 _PUA = re.compile(r"[\ue000-\uf8ff\U000f0000-\U0010ffff]")
 _CID = re.compile(r"\(cid:\d+\)")
+_DROP = re.compile("|".join((_CID.pattern, _UNMAPPED.pattern, _CONTROL.pattern, _PUA.pattern)))
 # page numbers decorated the 公文 way (— 3 —, - 3 -, 第 3 页, 第3页 共10页): dropped from any text
 _PAGE_NUMBER = re.compile(r"^[—\-–－ ]*(第\s*\d{1,4}\s*页(\s*[，,/]?\s*共\s*\d{1,4}\s*页)?|[—\-–－]+\s*\d{1,4}\s*[—\-–－]+"
                           r"|\d{1,4}\s*/\s*\d{1,4})[—\-–－ ]*$")
@@ -82,38 +83,43 @@ def normalise(text: str, drop_page_numbers: bool = True) -> str:
     spaces between CJK characters, NFKC full-width Latin/digits only, join lines broken inside a sentence (a
     full-width line that does not end a sentence, or a line inside an open 《…》/（…）), keep paragraph breaks."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _PUA.sub("", _CONTROL.sub("", _fullwidth_ascii(_CID.sub("", _UNMAPPED.sub("", text)))))
-    lines = []
+    if _FULLWIDTH_RE.search(text):
+        text = _fullwidth_ascii(text)
+    if _DROP.search(text):
+        text = _DROP.sub("", text)
+    text = _SPACE_BETWEEN_CJK.sub("", text)
+    lines, widths = [], []
     for raw in text.split("\n"):
-        line = _SPACE_BETWEEN_CJK.sub("", raw.strip(" \u3000\u00a0")).strip("\t")
-        if drop_page_numbers and _PAGE_NUMBER.match(line):
+        line = raw.strip(" \u3000\u00a0").strip("\t")
+        if drop_page_numbers and len(line) <= 40 and _PAGE_NUMBER.match(line):
             continue
         lines.append(line)
-    widths = sorted(_width(x) for x in lines if _width(x) >= 8)
-    full = widths[int(len(widths) * 0.75)] if len(widths) >= 2 else 0.0
+        widths.append(_width(line))
+    full_widths = sorted(w for w in widths if w >= 8)
+    full = full_widths[int(len(full_widths) * 0.75)] if len(full_widths) >= 2 else 0.0
     paragraphs: list[str] = []
-    current, last_line = "", ""
-    for line in lines:
+    current, last_width = "", 0.0
+    for line, width in zip(lines, widths):
         if not line:
             if current:
                 paragraphs.append(current)
                 current = ""
             continue
-        if current and _joins(current, last_line, line, full):
+        if current and _joins(current, last_width, line, full):
             current += line if _CJK_RE.match(current[-1]) or _CJK_RE.match(line[0]) else " " + line
         else:
             if current:
                 paragraphs.append(current)
             current = line
-        last_line = line
+        last_width = width
     if current:
         paragraphs.append(current)
     return "\n".join(paragraphs)
 
 
-def _joins(paragraph: str, previous: str, line: str, full: float) -> bool:
-    """Whether `line` continues the sentence that `previous` (the last line of `paragraph`) broke off."""
-    last = previous[-1]
+def _joins(paragraph: str, previous: float, line: str, full: float) -> bool:
+    """Whether `line` continues the sentence that `paragraph` broke off (`previous`: the width of its last line)."""
+    last = paragraph[-1]
     if last in _SENTENCE_END and not _open_brackets(paragraph):
         return False
     first = line[0]
@@ -125,7 +131,7 @@ def _joins(paragraph: str, previous: str, line: str, full: float) -> bool:
     if not full:  # too few lines to tell a full line from a short one: lines are paragraphs
         return last in "，、（“《〈"
     # a full-width line that does not end a sentence goes on; a short one ends its paragraph
-    return _width(previous) >= 0.8 * full or last in "，、（“《"
+    return previous >= 0.8 * full or last in "，、（“《"
 
 
 # -- page quality gates --------------------------------------------------------------------------------------
@@ -141,19 +147,20 @@ def _gate(raw: str) -> str | None:
     n = len(chars)
     if not n:
         return None
-    cids = len(_CID.findall(raw))
-    if cids >= 3 or (cids and cids * 6 > n * 0.05):
-        return f"{cids} (cid:) codes"
-    bad = len(_UNMAPPED.findall(raw))
-    if bad > max(3, 0.05 * n):
-        return f"{bad} glyphs without Unicode (U+FFFD/U+FFFE)"
-    ctrl = len(_CONTROL.findall(raw))
-    if ctrl > max(2, 0.01 * n):
-        return f"{ctrl} control characters"
-    pua = len(_PUA.findall(raw))
-    if pua > max(5, 0.05 * n):
-        return f"{pua} private-use characters"
-    letters = _letters(raw)
+    if _DROP.search(raw):
+        cids = len(_CID.findall(raw))
+        if cids >= 3 or (cids and cids * 6 > n * 0.05):
+            return f"{cids} (cid:) codes"
+        bad = len(_UNMAPPED.findall(raw))
+        if bad > max(3, 0.05 * n):
+            return f"{bad} glyphs without Unicode (U+FFFD/U+FFFE)"
+        ctrl = len(_CONTROL.findall(raw))
+        if ctrl > max(2, 0.01 * n):
+            return f"{ctrl} control characters"
+        pua = len(_PUA.findall(raw))
+        if pua > max(5, 0.05 * n):
+            return f"{pua} private-use characters"
+    letters = _letters(raw) if _GARBLE_RE.search(raw) else ""
     if len(letters) >= 20:
         garble = len(_GARBLE_RE.findall(letters))
         if garble > 0.2 * len(letters):
@@ -194,7 +201,7 @@ class _RawPage:
     lines: list[_Line]
     height: float
     image_share: float = 0.0
-    paths: int = 0
+    table: bool = False  # ruled lines that may form a table (pdfplumber reads it)
     reason: str | None = None  # why the text layer is junk
     removed: list[str] = field(default_factory=list)
 
@@ -234,6 +241,8 @@ def _map_symbols(textpage: Any, raw: str, utf16: list[int] | None) -> str:
 
 def _page_lines(textpage: Any, raw: str, positions: bool) -> list[_Line]:
     """The lines of a page's text in content-stream order, each with the top and bottom of its first glyph."""
+    import pypdfium2.raw as pdfium_c
+
     utf16 = None
     if _ASTRAL.search(raw):  # text indices count UTF-16 units
         utf16, k = [], 0
@@ -242,25 +251,37 @@ def _page_lines(textpage: Any, raw: str, positions: bool) -> list[_Line]:
             k += 2 if ord(c) > 0xFFFF else 1
     if _SYMBOL_PUA.search(raw):
         raw = _map_symbols(textpage, raw, utf16)
+    crlf = "\r\n" in raw
+    parts = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if not positions or (crlf and "\n" in raw.replace("\r\n", "")):
+        # no layout, or mixed line ends (indices unreliable): content order and no positions
+        return [_Line(part, 0.0, 0.0) for part in parts]
+    char_index = pdfium_c.FPDFText_GetCharIndexFromTextIndex
+    units = len(utf16) + sum(1 for c in raw if ord(c) > 0xFFFF) if utf16 else len(raw)
+    n = pdfium_c.FPDFText_CountChars(textpage)
+    if n == units and all(char_index(textpage, k) == k for k in (n // 3, 2 * n // 3, n - 1)):
+        char_index = _same_index  # no char inserted or left out: text and char indices agree
+    char_box = pdfium_c.FPDFText_GetCharBox
+    left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    refs = ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top)
+    step = 2 if crlf else 1
     lines = []
     pos = 0
-    for part in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        top = bottom = 0.0
-        if positions:
-            stripped = len(part) - len(part.lstrip())
-            if stripped < len(part):
-                ti = pos + stripped
-                ci = _char_index(textpage, utf16[ti] if utf16 and ti < len(utf16) else ti)
-                if ci >= 0:
-                    _l, b, _r, t = textpage.get_charbox(ci)
-                    top, bottom = t, b
-        lines.append(_Line(part, top, bottom))
-        pos += len(part) + (2 if "\r\n" in raw else 1)
-    if "\r\n" in raw and "\n" in raw.replace("\r\n", ""):
-        positions = False  # mixed line ends: indices are unreliable, keep content order and no positions
-        for x in lines:
-            x.top = x.bottom = 0.0
+    for part in parts:
+        t = b = 0.0
+        stripped = len(part) - len(part.lstrip())
+        if stripped < len(part):
+            ti = pos + stripped
+            ci = char_index(textpage, utf16[ti] if utf16 and ti < len(utf16) else ti)
+            if ci >= 0 and char_box(textpage, ci, *refs):
+                t, b = top.value, bottom.value
+        lines.append(_Line(part, t, b))
+        pos += len(part) + step
     return lines
+
+
+def _same_index(_textpage: Any, index: int) -> int:
+    return index
 
 
 def _reading_order(lines: list[_Line], tol: float = 2.0) -> list[_Line]:
@@ -327,26 +348,77 @@ def _strip_margins(pages: list[_RawPage], running: bool = True, band: float = 0.
         p.lines = keep
 
 
-def _image_share(page: Any, width: float, height: float) -> float:
-    """Share of the page area covered by image objects (capped at 1)."""
+def _scan_objects(page: Any, width: float, height: float, images: bool, rules: bool) -> tuple[float, int, int]:
+    """One pass over a page's objects (raw pdfium handle, form XObjects to depth 3): the share of the page area
+    covered by images (capped at 1; when `images`), and the counts of horizontal and vertical rules — thin
+    path objects, rectangle edges, straight segments of grid paths — at least 8 pt long (when `rules`)."""
     import pypdfium2.raw as pdfium_c
 
-    area = 0.0
-    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
-        left, bottom, right, top = obj.get_bounds()
-        area += max(0.0, min(right, width) - max(left, 0.0)) * max(0.0, min(top, height) - max(bottom, 0.0))
-    return min(1.0, area / (width * height)) if width and height else 0.0
+    get_type, get_bounds = pdfium_c.FPDFPageObj_GetType, pdfium_c.FPDFPageObj_GetBounds
+    left, bottom, right, top = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
+    refs = ctypes.byref(left), ctypes.byref(bottom), ctypes.byref(right), ctypes.byref(top)
+    x, y = ctypes.c_float(), ctypes.c_float()
+    image, path, form = pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_FORM
+    area, h_rules, v_rules, budget = 0.0, 0, 0, 4000
+
+    def visit(count: int, get: Any, parent: Any, depth: int) -> None:
+        nonlocal area, h_rules, v_rules, budget
+        for k in range(count):
+            obj = get(parent, k)
+            kind = get_type(obj)
+            if kind == form and depth < 3:
+                visit(pdfium_c.FPDFFormObj_CountObjects(obj), pdfium_c.FPDFFormObj_GetObject, obj, depth + 1)
+            elif kind == image and images:
+                if get_bounds(obj, *refs):
+                    area += (max(0.0, min(right.value, width) - max(left.value, 0.0))
+                             * max(0.0, min(top.value, height) - max(bottom.value, 0.0)))
+            elif kind == path and rules and budget > 0 and get_bounds(obj, *refs):
+                w, h = right.value - left.value, top.value - bottom.value
+                budget -= 1
+                if h <= 2.5 and w >= 8:
+                    h_rules += 1
+                elif w <= 2.5 and h >= 8:
+                    v_rules += 1
+                elif w >= 8 and h >= 8:
+                    h_rules, v_rules, budget = _path_rules(obj, h_rules, v_rules, budget, x, y)
+
+    visit(pdfium_c.FPDFPage_CountObjects(page), pdfium_c.FPDFPage_GetObject, page, 0)
+    share = min(1.0, area / (width * height)) if width and height else 0.0
+    return share, h_rules, v_rules
 
 
-def _path_count(page: Any, limit: int = 64) -> int:
+def _path_rules(obj: Any, h_rules: int, v_rules: int, budget: int, x: Any, y: Any) -> tuple[int, int, int]:
+    """Add the horizontal and vertical straight segments (≥ 8 pt) of a path object to the rule counts."""
     import pypdfium2.raw as pdfium_c
 
-    n = 0
-    for _ in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,), max_depth=2):
-        n += 1
-        if n >= limit:
-            break
-    return n
+    n = pdfium_c.FPDFPath_CountSegments(obj)
+    budget -= n
+    if n <= 0 or budget < 0:
+        return h_rules, v_rules, budget
+    get_segment, get_point = pdfium_c.FPDFPath_GetPathSegment, pdfium_c.FPDFPathSegment_GetPoint
+    get_kind, closes = pdfium_c.FPDFPathSegment_GetType, pdfium_c.FPDFPathSegment_GetClose
+    line_to = pdfium_c.FPDF_SEGMENT_LINETO
+    start = prev = None
+    for k in range(n):
+        seg = get_segment(obj, k)
+        if not get_point(seg, ctypes.byref(x), ctypes.byref(y)):
+            continue
+        point = (x.value, y.value)
+        ends = [point]
+        if closes(seg) and start is not None:
+            ends.append(start)
+        if get_kind(seg) != line_to:
+            start = prev = point
+            continue
+        for end in ends:
+            if prev is not None:
+                dx, dy = abs(end[0] - prev[0]), abs(end[1] - prev[1])
+                if dy < 0.5 and dx >= 8:
+                    h_rules += 1
+                elif dx < 0.5 and dy >= 8:
+                    v_rules += 1
+            prev = end
+    return h_rules, v_rules, budget
 
 
 def _open_pdf(path: Path) -> Any:
@@ -372,20 +444,25 @@ def _open_pdf(path: Path) -> Any:
         raise ExtractionError(f"{path}: corrupt or unreadable PDF ({msg})") from exc
 
 
-@dataclass
-class _PdfResult:
+@dataclass(frozen=True)
+class PdfText:
+    """What `read_pdf` found: the pages, warnings, the pages whose ruled lines may form a table, and per page
+    the margin lines removed from its text (page numbers, running headers/footers; for measuring fidelity)."""
+
     pages: tuple[Page, ...]
     warnings: tuple[str, ...]
     table_pages: tuple[int, ...]
+    margins: tuple[tuple[str, ...], ...]
 
 
 def pages(path: Path | str, settings: ExtractSettings | None = None) -> tuple[Page, ...]:
     """Extract each page of a PDF: pypdfium2 text in reading order, page numbers and running headers removed,
     quality gates, OCR for pages that fail them or are images (see the module docstring)."""
-    return _read_pdf(Path(path), settings or ExtractSettings()).pages
+    return read_pdf(Path(path), settings or ExtractSettings()).pages
 
 
-def _read_pdf(path: Path, settings: ExtractSettings) -> _PdfResult:
+def read_pdf(path: Path, settings: ExtractSettings) -> PdfText:
+    """Read a PDF's pages (see `pages`) and what else extraction found on them (see PdfText)."""
     import pypdfium2 as pdfium
 
     pdf = _open_pdf(path)
@@ -412,8 +489,8 @@ def _read_pdf(path: Path, settings: ExtractSettings) -> _PdfResult:
             out.append(page)
             if warning:
                 warnings.append(warning)
-        tables = tuple(p.n for p in raws if p.paths >= 8 and p.reason is None)
-        return _PdfResult(tuple(out), tuple(warnings), tables)
+        tables = tuple(p.n for p in raws if p.table and p.reason is None)
+        return PdfText(tuple(out), tuple(warnings), tables, tuple(tuple(p.removed) for p in raws))
     except (ExtractionError, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - pdfium/ctypes on a damaged file: translate at the boundary
@@ -422,35 +499,49 @@ def _read_pdf(path: Path, settings: ExtractSettings) -> _PdfResult:
         pdf.close()
 
 
-def _raw_page(pdf: Any, i: int, settings: ExtractSettings) -> _RawPage:
-    import pypdfium2 as pdfium
+def _few_cjk(text: str, n: int) -> bool:
+    """Whether `text` has fewer than `n` CJK ideographs (stops counting at `n`)."""
+    for k, _m in enumerate(_CJK_RE.finditer(text), 1):
+        if k >= n:
+            return False
+    return True
 
+
+def _raw_page(pdf: Any, i: int, settings: ExtractSettings) -> _RawPage:
+    """Read one page with raw pdfium calls (no helper objects: this is the hot loop of extraction)."""
+    import pypdfium2.raw as pdfium_c
+
+    page = pdfium_c.FPDF_LoadPage(pdf.raw, i)
+    if not page:
+        return _RawPage(i + 1, [], 0.0, reason=f"page cannot be loaded (PDFium error {pdfium_c.FPDF_GetLastError()})")
     try:
-        page = pdf[i]
-    except pdfium.PdfiumError as exc:
-        return _RawPage(i + 1, [], 0.0, reason=f"page cannot be loaded ({exc})")
-    try:
-        width, height = page.get_size()
-        textpage = page.get_textpage()
+        width, height = pdfium_c.FPDF_GetPageWidthF(page), pdfium_c.FPDF_GetPageHeightF(page)
+        layout = settings.layout and pdfium_c.FPDFPage_GetRotation(page) == 0
+        textpage = pdfium_c.FPDFText_LoadPage(page)
+        if not textpage:
+            return _RawPage(i + 1, [], 0.0, reason="text of the page cannot be read (PDFium text page failed)")
         try:
-            raw = textpage.get_text_range()
-            layout = settings.layout and page.get_rotation() == 0
+            n = pdfium_c.FPDFText_CountChars(textpage)
+            raw = ""
+            if n > 0:
+                buf = (ctypes.c_ushort * (2 * n + 2))()  # slack: pdfium may write more units than chars
+                got = pdfium_c.FPDFText_GetText(textpage, 0, n, buf)
+                raw = ctypes.string_at(buf, 2 * max(0, got - 1)).decode("utf-16-le", "ignore")
             lines = _page_lines(textpage, raw, positions=layout)
         finally:
-            textpage.close()
+            pdfium_c.FPDFText_ClosePage(textpage)
         if layout:
             lines = _reading_order(lines)
         p = _RawPage(i + 1, lines, height if layout else 0.0)
         p.reason = _gate(p.raw)
-        if p.reason is None and len(_CJK_RE.findall(raw)) < 10:
-            p.image_share = _image_share(page, width, height)
-        if settings.use_pdfplumber_tables and p.reason is None:
-            p.paths = _path_count(page)
+        images = p.reason is None and _few_cjk(raw, 10)
+        rules = settings.use_pdfplumber_tables and p.reason is None
+        if images or rules:
+            p.image_share, h_rules, v_rules = _scan_objects(page, width, height, images, rules)
+            p.table = h_rules >= 3 and v_rules >= 3
         return p
-    except pdfium.PdfiumError as exc:
-        return _RawPage(i + 1, [], 0.0, reason=f"page cannot be read ({exc})")
     finally:
-        page.close()
+        pdfium_c.FPDF_ClosePage(page)
 
 
 @functools.cache
@@ -511,15 +602,19 @@ def tables(path: Path | str, page_numbers: tuple[int, ...] | None = None) -> tup
     path = Path(path)
     out: list[Table] = []
     warnings: list[str] = []
-    try:
-        pdf = pdfplumber.open(str(path))
+    try:  # only the pages asked for are parsed
+        pdf = pdfplumber.open(str(path), pages=list(page_numbers) if page_numbers is not None else None)
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many types; tables are optional, say why
         return (), (f"tables not read: {type(exc).__name__}: {exc}",)
     with pdf:
-        numbers = page_numbers if page_numbers is not None else tuple(range(1, len(pdf.pages) + 1))
-        for n in numbers:
+        try:
+            plumber_pages = pdf.pages
+        except Exception as exc:  # noqa: BLE001 - as above
+            return (), (f"tables not read: {type(exc).__name__}: {exc}",)
+        for page in plumber_pages:
+            n = page.page_number
             try:
-                found = pdf.pages[n - 1].extract_tables()
+                found = page.extract_tables()
             except Exception as exc:  # noqa: BLE001 - as above, per page
                 warnings.append(f"page {n}: tables not read ({type(exc).__name__}: {exc})")
                 continue
@@ -651,11 +746,28 @@ def load_converter(config: str = "t2s") -> Any:
     return OpenCC(config)
 
 
+@functools.cache
+def load_traditional_characters() -> frozenset[str]:
+    """The characters OpenCC's t2s character table changes (read once per process from its dictionary)."""
+    import opencc
+
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    out = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, _tab, values = line.partition("\t")
+        if len(key) == 1 and values.split(" ")[0] != key:
+            out.add(key)
+    return frozenset(out)
+
+
 def is_traditional(text: str, sample: int = 4000) -> bool:
     """Whether `text` is mostly traditional Chinese: ≥ 5% of a sample of its CJK characters change under t2s."""
     cjk = "".join(_CJK_RE.findall(text))[:sample]
     if len(cjk) < 20:
         return False
+    traditional = load_traditional_characters()
+    if sum(1 for c in cjk if c in traditional) < 0.05 * len(cjk):
+        return False  # t2s changes (almost) only these characters: skip the slow conversion
     converted = load_converter().convert(cjk)
     changed = sum(1 for a, b in zip(cjk, converted) if a != b)
     return changed >= 0.05 * len(cjk)
@@ -680,7 +792,7 @@ def _join_pages(texts: list[str]) -> str:
     for t in texts:
         if not t:
             continue
-        if out and _joins(out.rsplit("\n", 1)[-1], out.rsplit("\n", 1)[-1], t, 0.0):
+        if out and _joins(out.rsplit("\n", 1)[-1], 0.0, t, 0.0):
             out += t
         else:
             out = f"{out}\n{t}" if out else t
@@ -739,7 +851,7 @@ def document(source: Source, record: dict[str, Any] | None = None,
 
 
 def _pdf_document(source: Source, path: Path, settings: ExtractSettings) -> Document:
-    result = _read_pdf(path, settings)
+    result = read_pdf(path, settings)
     pgs = result.pages
     text = _join_pages([p.text for p in pgs])
     if not text.strip():

@@ -338,3 +338,18 @@ def test_cli_extract_json(tmp_path):
     obj = json.loads(res.output.strip().splitlines()[-1])
     assert obj["file"] == str(path) and len(obj["sha256"]) == 64
     assert obj["pages"][0]["method"] == "text" and obj["pages"][0]["text"] == BODY
+
+
+def test_cli_extract_uses_the_extract_section_of_the_config(tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    src = tmp_path / "hk.txt"
+    src.write_text("為貫徹落實區域一體化發展戰略，經協商一致，決定建立區域生態環境保護協作聯席會議制度。", encoding="utf-8")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("extract:\n  traditional_to_simplified: false\n", encoding="utf-8")
+    converted = CliRunner().invoke(app, ["extract", str(src)])
+    kept = CliRunner().invoke(app, ["extract", str(src), "--config", str(cfg)])
+    assert converted.exit_code == 0 and kept.exit_code == 0, (converted.output, kept.output)
+    assert "联席会议" in converted.output and "聯席會議" in kept.output
