@@ -1,7 +1,7 @@
 """Participants (CODEBOOK §2): which government bodies take part, normalised, with level, region, sector,
 role and the evidence span.
 
-A spaCy `blank("zh")` pipeline (jieba segmenter, user dictionary loaded first) with an EntityRuler fed from the
+A spaCy `blank("zh")` pipeline (tokenizer: `segment.words` with the user dictionary) with an EntityRuler fed from the
 gazetteer finds mentions. Rules then build units (a jurisdiction with its department, government or qualifier;
 a central body; a bloc; a leading group or a joint meeting's office), join units into lists (、 和 及 与),
 and keep a list only where the text says it acts: it is the subject of an action verb (签署, 联合, 主持, 出席…),
@@ -137,13 +137,27 @@ class _Found:
     extra: dict = field(default_factory=dict)
 
 
+class _WordTokenizer:
+    """spaCy tokenizer: the words of `segment.words`, without spaces between them."""
+
+    def __init__(self, vocab, user_dictionary: Path | str | None) -> None:  # noqa: ANN001
+        self.vocab = vocab
+        self.user_dictionary = user_dictionary
+
+    def __call__(self, text: str) -> Doc:
+        words = segment.words(text, self.user_dictionary)
+        return Doc(self.vocab, words=words, spaces=[False] * len(words))
+
+
 @functools.cache
 def load_pipeline(gazetteer_dir: Path | str, user_dictionary: Path | str | None) -> Language:
-    """Build the spaCy pipeline once per process: jieba (with the user dictionary already loaded) and an
-    EntityRuler whose patterns are the gazetteer's names, aliases, qualified short forms and blocs."""
+    """Build the spaCy pipeline once per process: a tokenizer that is `segment.words` with the user dictionary
+    (patterns are tokenised exactly as documents are segmented) and an EntityRuler whose patterns are the
+    gazetteer's names, aliases, qualified short forms and blocs."""
     gaz = load_gazetteer(gazetteer_dir)
     segment.load_segmenter(user_dictionary)  # before any pattern is tokenised
-    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+    nlp = spacy.blank("zh")
+    nlp.tokenizer = _WordTokenizer(nlp.vocab, user_dictionary)
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "ORTH"})
     patterns = [{"label": "GOV", "pattern": alias, "id": name} for alias, name in gaz.aliases.items()]
     patterns += [{"label": "QUAL", "pattern": short, "id": short} for short in gaz.qualified]
