@@ -80,7 +80,8 @@ def run(paths: Annotated[list[Path], typer.Argument(help="files or folders to pr
     typer.echo(f"participants found: {summary['participants']}")
     typer.echo("topics: " + (f"fit {t['fit_id']} (k={t.get('k', '?')})" if t.get("fitted") else
                              f"not fitted ({t.get('reason')})"))
-    typer.echo(f"tables: {summary['out']}/ ({', '.join(f'{k} {v}' for k, v in summary['tables'].items())})")
+    reused = " — up to date, kept from the last run" if summary.get("exports_reused") else ""
+    typer.echo(f"tables: {summary['out']}/ ({', '.join(f'{k} {v}' for k, v in summary['tables'].items())}){reused}")
     if summary.get("report"):
         typer.echo(f"report: {summary['report']}")
     typer.echo(f"time: {summary['seconds']['total']} s")

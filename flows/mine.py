@@ -10,18 +10,20 @@ import contextlib
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.futures import as_completed
-from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipeline import collect, export as export_stage, process, topics as topic_stage
 from pipeline.errors import CollectError, TopicError
@@ -128,7 +130,44 @@ def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
 @task(name="process-batch", cache_policy=NONE)
 def process_batch(sources: list[Source], settings: Settings) -> list[process.Outcome]:
     """Extract, segment, tag and code a batch of documents."""
-    return process.batch(sources, settings)
+    return _run(process.batch, sources, settings)
+
+
+#: The warm worker processes of a run with runner.kind = process (see `worker_pool`); None otherwise.
+_POOL: ProcessPoolExecutor | None = None
+
+
+def _run(fn: Callable[[Any, Settings], list[process.Outcome]], items: Any, settings: Settings
+         ) -> list[process.Outcome]:
+    """Run a batch function in the run's worker pool when there is one, else here (thread or Dask worker)."""
+    pool = _POOL
+    if pool is not None:
+        return pool.submit(fn, items, settings).result()
+    return fn(items, settings)
+
+
+@contextlib.contextmanager
+def worker_pool(settings: Settings) -> Iterator[None]:
+    """With runner.kind = process, keep one pool of warm worker processes for the whole run.
+
+    Workers are forked from a forkserver that has imported the pipeline already, and load jieba and spaCy
+    once (`_warm`); Prefect's tasks run in threads and hand their batch to the pool, so no worker has to
+    start Prefect. (Prefect's own ProcessPoolTaskRunner spawns fresh interpreters that import Prefect and
+    the pipeline again: ~10 s a worker on this kind of machine, for every run.)"""
+    global _POOL
+    if settings.runner.kind is not RunnerKind.process or _POOL is not None:
+        yield
+        return
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["pipeline.process", "pipeline.tag", "pipeline.extract", "pipeline.isolate"])
+    pool = ProcessPoolExecutor(max_workers=settings.runner.workers, mp_context=ctx, initializer=_warm,
+                               initargs=(settings,))
+    _POOL = pool
+    try:
+        yield
+    finally:
+        _POOL = None
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @task(name="topics", cache_policy=NONE)
@@ -225,7 +264,15 @@ def task_runner(settings: Settings):  # noqa: ANN201 - a Prefect TaskRunner
         if r.dask_address:
             return DaskTaskRunner(address=r.dask_address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": r.workers, "threads_per_worker": 1, "processes": True})
-    return ProcessPoolTaskRunner(max_workers=r.workers, initializer=_warm, initargs=(settings,))
+    return ThreadPoolTaskRunner(max_workers=r.workers)  # the batches themselves run in `worker_pool`
+
+
+def _work(sources: list[Source], settings: Settings) -> list[list[Source]]:
+    """Batches of the sources to process: files and JSON Lines records apart, each at its own size."""
+    r = settings.runner
+    files = [s for s in sources if s.kind != "jsonl-record"]
+    records = [s for s in sources if s.kind == "jsonl-record"]
+    return _batches(files, r.batch_size, r.workers) + _batches(records, r.record_batch_size, r.workers)
 
 
 def _batches(sources: list[Source], size: int, workers: int) -> list[list[Source]]:
@@ -250,28 +297,29 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
         versions = process.stage_versions(settings)
         processed = quarantined = 0
         again, p.todo = _resumable(store, p.todo, versions)
-        batches = _batches(p.todo, settings.runner.batch_size, settings.runner.workers)
-        futures = {process_batch.submit(b, settings): b for b in batches}
-        futures.update({resume_batch.submit(b, settings): [Source(d.doc_id, d.source, d.kind) for d, _t, _s in b]
-                        for b in _batches(again, settings.runner.batch_size, settings.runner.workers)})
-        p.todo = p.todo + [Source(d.doc_id, d.source, d.kind) for d, _t, _s in again]
-        with Progress(len(p.todo)) as bar:
-            for fut in as_completed(list(futures)):
-                try:
-                    outcomes = fut.result()
-                except Exception as exc:  # a worker died (e.g. killed by the OS): its documents wait for a re-run
-                    log.error("a batch of %d documents failed: %s", len(futures[fut]), exc)
-                    outcomes = [process.Outcome(s, stage="process", reason=(
-                        f"{process.where(s)}: the worker processing its batch failed ({type(exc).__name__}: {exc}); "
-                        f"run again to retry it")) for s in futures[fut]]
-                for o in outcomes:
-                    if o.document is None:
-                        quarantined += 1
-                        store.quarantine(o.source.doc_id, o.source.path, o.reason, o.stage, o.source.record)
-                    else:
-                        processed += 1
-                        store.write_document(o.document, o.tokens, o.tagged, versions)
-                bar.advance(len(outcomes))
+        batches = _work(p.todo, settings)
+        with worker_pool(settings) if p.todo or again else contextlib.nullcontext():
+            futures = {process_batch.submit(b, settings): b for b in batches}
+            futures.update({resume_batch.submit(b, settings): [Source(d.doc_id, d.source, d.kind) for d, _t, _s in b]
+                            for b in _batches(again, settings.runner.batch_size, settings.runner.workers)})
+            p.todo = p.todo + [Source(d.doc_id, d.source, d.kind) for d, _t, _s in again]
+            with Progress(len(p.todo)) as bar:
+                for fut in as_completed(list(futures)):
+                    try:
+                        outcomes = fut.result()
+                    except Exception as exc:  # a worker died (e.g. killed by the OS): its documents wait for a re-run
+                        log.error("a batch of %d documents failed: %s", len(futures[fut]), exc)
+                        outcomes = [process.Outcome(s, stage="process", reason=(
+                            f"{process.where(s)}: the worker processing its batch failed ({type(exc).__name__}: {exc}); "
+                            f"run again to retry it")) for s in futures[fut]]
+                    for o in outcomes:
+                        if o.document is None:
+                            quarantined += 1
+                            store.quarantine(o.source.doc_id, o.source.path, o.reason, o.stage, o.source.record)
+                        else:
+                            processed += 1
+                            store.write_document(o.document, o.tokens, o.tagged, versions)
+                    bar.advance(len(outcomes))
         t_docs = time.perf_counter()
         topics_summary: dict[str, Any] = {"fitted": False, "reason": "disabled"}
         corpus = _corpus_fingerprint(settings, store)
@@ -282,8 +330,15 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
         elif store.current_fit():
             topics_summary = {"fitted": True, "fit_id": store.current_fit(), "reused": True}
         t_topics = time.perf_counter()
-        counts = export_tables(settings, store, Path(out), p.inputs) if out else {}
-        report = report_task(settings, store, Path(out)) if out and settings.export.report else None
+        from flows.publish import exports_up_to_date
+
+        current = exports_up_to_date(settings, store, Path(out)) if out else None
+        if current is not None:  # nothing changed since these exports were written: keep them
+            counts, report = current, (Path(out) / "report.html" if settings.export.report else None)
+            log.info("exports in %s are up to date", out)
+        else:
+            counts = export_tables(settings, store, Path(out), p.inputs) if out else {}
+            report = report_task(settings, store, Path(out)) if out and settings.export.report else None
         t_export = time.perf_counter()
         summary = {
             "inputs": len(p.inputs), "new_documents": processed, "already_known": p.known,
@@ -292,7 +347,7 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
             "topics": topics_summary, "out": str(out) if out else None, "tables": counts,
             "seconds": {"documents": round(t_docs - t0, 2), "topics": round(t_topics - t_docs, 2),
                         "export": round(t_export - t_topics, 2), "total": round(time.perf_counter() - t0, 2)},
-            "report": str(report) if report else None,
+            "report": str(report) if report else None, "exports_reused": current is not None,
         }
     publish_artifacts(summary, report)
     return summary
@@ -353,20 +408,7 @@ def _stored_document(store: Store, doc_id: str) -> tuple[Document, tuple[str, ..
 @task(name="resume-batch", cache_policy=NONE)
 def resume_batch(items: list[tuple[Document, tuple[str, ...], str]], settings: Settings) -> list[process.Outcome]:
     """Re-run segment (if its version changed), tag and code on documents already extracted."""
-    from pipeline import segment, tag
-    from pipeline.errors import PipelineError
-
-    user_dict = settings.path(settings.segment.user_dictionary)
-    gaz_dir = settings.path(settings.tag.gazetteer)
-    out = []
-    for doc, tokens, stage in items:
-        source = Source(doc.doc_id, doc.source, doc.kind)
-        try:
-            words = segment.words(doc.text, user_dict) if stage == "segment" or not tokens else list(tokens)
-            out.append(process.Outcome(source, doc, tuple(words), tag.document(doc, words, gaz_dir, user_dict)))
-        except PipelineError as exc:
-            out.append(process.Outcome(source, stage=stage, reason=f"{doc.source}: {exc}"))
-    return out
+    return _run(process.retag, items, settings)
 
 
 def run_mine(paths: list[str], out: str | None, settings: Settings) -> dict[str, Any]:

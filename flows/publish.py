@@ -4,6 +4,8 @@ flow calls `write_exports`, `write_report` and `publish_artifacts` at its end.""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -47,9 +49,39 @@ def manifest(settings: Settings, store: Store) -> dict[str, Any]:
     except TopicError:
         stopwords = None
     return {"inputs": stored_inputs(store), "code_version": code_version(), "config_hash": settings.hash,
+            "store_fingerprint": store_fingerprint(settings, store),
             "gazetteer_version": load_gazetteer(settings.path(settings.tag.gazetteer)).version,
             "stopwords_version": stopwords, "stage_versions": process.stage_versions(settings),
             "seed": settings.topics.seed}
+
+
+def store_fingerprint(settings: Settings, store: Store) -> str:
+    """A hash of everything the exports are computed from: every stored document with its stage versions,
+    the quarantine, the current topic fit, the configuration and the code version."""
+    from flows.mine import code_version
+
+    h = hashlib.sha256(f"{settings.hash}\n{code_version()}\n{store.current_fit()}\n".encode())
+    for doc_id, versions in sorted(store.versions().items()):
+        h.update(f"{doc_id} {json.dumps(versions, sort_keys=True)}\n".encode())
+    for q in store.quarantined():
+        h.update(json.dumps(q, sort_keys=True, ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+def exports_up_to_date(settings: Settings, store: Store, out: Path) -> dict[str, int] | None:
+    """The row counts of the exports in `out` if they were made from exactly this store, configuration and
+    code and every file they list is still there; None when they must be written again."""
+    try:
+        m = json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if m.get("store_fingerprint") != store_fingerprint(settings, store):
+        return None
+    if not all((Path(out) / name).is_file() for name in m.get("files", {})):
+        return None
+    if settings.export.report and not (Path(out) / "report.html").is_file():
+        return None
+    return m.get("row_counts")
 
 
 def write_exports(settings: Settings, store: Store, out: Path,

@@ -17,7 +17,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -80,14 +80,26 @@ def record_id(obj: dict[str, Any]) -> str:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
-def read_records(path: Path | str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+def read_records(path: Path | str, only: Container[int] | None = None
+                 ) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield (line number, record, error) for each non-blank line of a JSON Lines file (optionally gzipped);
-    a line that is not a JSON object gives (n, None, reason)."""
+    a line that is not a JSON object gives (n, None, reason). With `only`, lines not in it are skipped
+    without being decoded or parsed, and reading stops after the last of them."""
     path = Path(path)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
+    last = max(only) if only else None
     try:
-        with opener(path, "rt", encoding="utf-8", errors="strict") as f:
-            for n, line in enumerate(f):
+        with opener(path, "rb") as f:
+            for n, raw in enumerate(f):
+                if last is not None and n > last:
+                    break
+                if only is not None and n not in only:
+                    continue
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    yield n, None, f"line {n + 1}: not UTF-8 ({exc.reason} at byte {exc.start})"
+                    continue
                 if not line.strip():
                     continue
                 try:

@@ -116,13 +116,10 @@ def batch(sources: list[Source], settings: Settings) -> list[Outcome]:
             wanted.setdefault(s.path, {})[s.record] = s  # type: ignore[index]
     records: dict[tuple[str, int], dict[str, Any]] = {}
     for path, lines in wanted.items():
-        last = max(lines)
         try:
-            for n, obj, _err in read_records(Path(path)):
-                if n in lines and obj is not None:
+            for n, obj, _err in read_records(Path(path), only=lines):
+                if obj is not None:
                     records[(path, n)] = obj
-                if n >= last:
-                    break
         except CollectError as exc:  # the records read so far go on; the others are quarantined below
             log.warning("%s", exc)
     out = []
@@ -134,4 +131,20 @@ def batch(sources: list[Source], settings: Settings) -> list[Outcome]:
             continue
         rec = records.get((s.path, s.record)) if s.kind == "jsonl-record" else None  # type: ignore[arg-type]
         out.append(one(s, settings, rec))
+    return out
+
+
+def retag(items: list[tuple[Document, tuple[str, ...], str]], settings: Settings) -> list[Outcome]:
+    """Re-run segmentation (when `stage` is "segment" or no tokens are stored), tagging and coding on
+    documents already extracted: (document, stored tokens, first stage to redo) each."""
+    user_dict = settings.path(settings.segment.user_dictionary)
+    gaz_dir = settings.path(settings.tag.gazetteer)
+    out = []
+    for doc, tokens, stage in items:
+        source = Source(doc.doc_id, doc.source, doc.kind)
+        try:
+            words = segment.words(doc.text, user_dict) if stage == "segment" or not tokens else list(tokens)
+            out.append(Outcome(source, doc, tuple(words), tag.document(doc, words, gaz_dir, user_dict)))
+        except PipelineError as exc:
+            out.append(Outcome(source, stage=stage, reason=f"{doc.source}: {exc}"))
     return out

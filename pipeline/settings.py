@@ -137,6 +137,7 @@ class RunnerSettings(_Section):
     kind: RunnerKind = RunnerKind.process
     workers: int = Field(2, ge=1)
     batch_size: int = Field(200, ge=1)
+    record_batch_size: int = Field(2000, ge=1)  # JSON Lines records are small: larger batches
     dask_address: str | None = None
 
 

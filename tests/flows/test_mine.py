@@ -76,3 +76,22 @@ def test_second_run_adds_nothing_and_changes_no_byte(two_runs):
     assert second["documents"] == first["documents"]
     assert _files(tmp / "out1") == _files(tmp / "out2")
     assert _manifest(tmp / "out1") == _manifest(tmp / "out2")
+
+
+def test_unchanged_run_keeps_up_to_date_exports(two_runs):
+    from flows.mine import run_mine
+    from pipeline.settings import read_settings
+
+    pdfs, tmp, _, _ = two_runs
+    root = Path(__file__).resolve().parents[2]
+    settings = read_settings(root / "config.yaml", store__root=str(tmp / "data"),
+                             topics__models_dir=str(tmp / "models"))
+    before = (tmp / "out1" / "manifest.json").read_bytes()
+    third = run_mine([str(pdfs[0].parent)], str(tmp / "out1"), settings)
+    assert third["new_documents"] == 0 and third["exports_reused"]
+    assert (tmp / "out1" / "manifest.json").read_bytes() == before  # not even the export time changed
+    # a changed configuration makes them stale: written again
+    changed = read_settings(root / "config.yaml", store__root=str(tmp / "data"),
+                            topics__models_dir=str(tmp / "models"), export__formats=["csv"])
+    fourth = run_mine([str(pdfs[0].parent)], str(tmp / "out1"), changed)
+    assert not fourth["exports_reused"]
