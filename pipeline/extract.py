@@ -473,7 +473,11 @@ def read_pdf(path: Path, settings: ExtractSettings) -> PdfText:
             raise ExtractionError(f"{path}: corrupt PDF ({exc})") from exc
         if n == 0:
             raise ExtractionError(f"{path}: PDF has no pages")
-        raws = [_raw_page(pdf, i, settings) for i in range(n)]
+        held: list[Any] = []  # the previous page stays loaded: its fonts stay parsed for the next page (~10%)
+        try:
+            raws = [_raw_page(pdf, i, settings, held) for i in range(n)]
+        finally:
+            _close_pages(held)
         if settings.layout:
             _strip_margins(raws, settings.drop_running_headers)
         cjk = letters = 0
@@ -507,13 +511,23 @@ def _few_cjk(text: str, n: int) -> bool:
     return True
 
 
-def _raw_page(pdf: Any, i: int, settings: ExtractSettings) -> _RawPage:
-    """Read one page with raw pdfium calls (no helper objects: this is the hot loop of extraction)."""
+def _close_pages(held: list[Any]) -> None:
+    import pypdfium2.raw as pdfium_c
+
+    while held:
+        pdfium_c.FPDF_ClosePage(held.pop())
+
+
+def _raw_page(pdf: Any, i: int, settings: ExtractSettings, held: list[Any]) -> _RawPage:
+    """Read one page with raw pdfium calls (no helper objects: this is the hot loop of extraction). The page is
+    left loaded in `held` (the one held before is closed); the caller closes the last one."""
     import pypdfium2.raw as pdfium_c
 
     page = pdfium_c.FPDF_LoadPage(pdf.raw, i)
+    _close_pages(held)
     if not page:
         return _RawPage(i + 1, [], 0.0, reason=f"page cannot be loaded (PDFium error {pdfium_c.FPDF_GetLastError()})")
+    held.append(page)
     try:
         width, height = pdfium_c.FPDF_GetPageWidthF(page), pdfium_c.FPDF_GetPageHeightF(page)
         layout = settings.layout and pdfium_c.FPDFPage_GetRotation(page) == 0
@@ -540,8 +554,9 @@ def _raw_page(pdf: Any, i: int, settings: ExtractSettings) -> _RawPage:
             p.image_share, h_rules, v_rules = _scan_objects(page, width, height, images, rules)
             p.table = h_rules >= 3 and v_rules >= 3
         return p
-    finally:
-        pdfium_c.FPDF_ClosePage(page)
+    except BaseException:
+        _close_pages(held)
+        raise
 
 
 @functools.cache

@@ -133,6 +133,8 @@ def test_red_header_drawn_last_comes_first_and_margins_go(tmp_path):
     assert all("—" not in p.text and not p.text.startswith("长三角生态环境保护协作") for p in doc.pages)
     assert doc.pages[1].text == BODY and doc.title == BODY[:80]
     assert [p.quality for p in doc.pages] == ["ok"] * 3 and doc.warnings == ()
+    margins = extract.read_pdf(path, NO_OCR).margins
+    assert margins[1] == ("长三角生态环境保护协作", "— 2 —") or margins[1] == ("— 2 —", "长三角生态环境保护协作")
 
 
 def test_running_headers_kept_when_asked(tmp_path):
@@ -147,6 +149,51 @@ def test_tables_are_read_with_rows(tmp_path):
     assert doc.tables, doc.warnings
     rows = doc.tables[0].rows
     assert doc.tables[0].page == 1 and rows[0] == ("序号", "成员单位", "职责") and rows[2][1] == "江苏省生态环境厅"
+
+
+def test_table_detector_finds_ruled_grids_not_lone_rules(tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path = tmp_path / "rules.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    rows = [("序号", "成员单位", "职责"), ("1", "上海市生态环境局", "牵头"), ("2", "江苏省生态环境厅", "参与")]
+    for page in ("rules", "path", "rects"):
+        c.setFont("STSong-Light", 12)
+        for y, text in _body_page():
+            c.drawString(72, y, text)
+        if page == "rules":  # a red-header rule, underlines and a margin bar: rules, but no grid
+            for y in (720, 500, 470, 440):
+                c.line(72, y, 522, y)
+            c.line(40, 200, 40, 600)
+            c.showPage()
+            continue
+        for r, row in enumerate(rows):
+            for k, cell in enumerate(row):
+                c.drawString(80 + k * 150, 300 - r * 30 + 10, cell)
+        if page == "path":  # the whole grid as one path object
+            grid = c.beginPath()
+            for r in range(len(rows) + 1):
+                grid.moveTo(72, 330 - r * 30)
+                grid.lineTo(522, 330 - r * 30)
+            for k in range(4):
+                grid.moveTo(72 + k * 150, 330)
+                grid.lineTo(72 + k * 150, 240)
+            c.drawPath(grid)
+        else:  # one rectangle per cell
+            for r in range(len(rows)):
+                for k in range(3):
+                    c.rect(72 + k * 150, 300 - r * 30, 150, 30)
+        c.showPage()
+    c.save()
+    assert extract.read_pdf(path, NO_OCR).table_pages == (2, 3)
+    assert extract.read_pdf(path, NO_OCR.model_copy(update={"use_pdfplumber_tables": False})).table_pages == ()
+    doc = extract.document(_source(path), settings=NO_OCR)
+    assert [t.page for t in doc.tables] == [2, 3]
+    assert all(t.rows[2][1] == "江苏省生态环境厅" for t in doc.tables)
 
 
 def _image_pdf(tmp_path: Path, lines: list[str]) -> Path:
