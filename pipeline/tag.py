@@ -12,7 +12,9 @@ and commemorations. Names are resolved as of the document's date."""
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import logging
 import re
 from dataclasses import dataclass, field, replace
@@ -173,10 +175,19 @@ def _dept_regex(gaz: Gazetteer) -> re.Pattern[str]:
     return re.compile(rf"(?:省|市|区|县|自治区)?((?:{words})(?:(?:和|、)(?:{words}))*)")
 
 
+_SENTENCE_END = re.compile(r"[。！？；\n]")
+
+
+@functools.lru_cache(maxsize=4)
+def _sentence_ends(text: str) -> list[int]:
+    return [m.start() for m in _SENTENCE_END.finditer(text)]
+
+
 def _sentence_bounds(text: str, i: int) -> tuple[int, int]:
-    a = max(text.rfind(c, 0, i) for c in "。！？；\n") + 1
-    ends = [j for j in (text.find(c, i) for c in "。！？；\n") if j >= 0]
-    return a, (min(ends) if ends else len(text))
+    """The sentence around position `i`: after the last end mark before `i`, up to the first at or after it."""
+    ends = _sentence_ends(text)
+    k = bisect.bisect_left(ends, i)
+    return (ends[k - 1] + 1 if k else 0), (ends[k] if k < len(ends) else len(text))
 
 
 def _clause_start(text: str, i: int) -> int:
@@ -321,21 +332,28 @@ def _home(units: list[_Unit], gaz: Gazetteer) -> tuple[Entry | None, Entry | Non
     return province, city
 
 
+@functools.cache
+def _scoped_dept_regex(gaz: Gazetteer) -> re.Pattern[str]:
+    """省|自治区|市 followed by a department word (longest first)."""
+    words = "|".join(sorted({a for d in gaz.departments for a in d.pattern.split("|")}, key=len, reverse=True))
+    return re.compile(rf"(省|自治区|市)({words})")
+
+
 def _implicit_units(text: str, units: list[_Unit], gaz: Gazetteer, date: str | None) -> list[_Unit]:
     """Departments of the document's own province or city written without its name (省发展改革委, 市水利局,
     自治区商务厅), as units of that jurisdiction."""
     province, city = _home(units, gaz)
     if province is None and city is None:
         return units
-    words = "|".join(sorted({a for d in gaz.departments for a in d.pattern.split("|")}, key=len, reverse=True))
     taken = [(u.start, u.end) for u in units]
     added = []
-    for m in re.finditer(rf"(省|自治区|市)({words})", text):
+    for m in _scoped_dept_regex(gaz).finditer(text):
         a = m.start()
         if a > 0 and re.match(rf"[{_CJK}]", text[a - 1]) and text[a - 1] not in "由和及与":
             continue
         inside = [u for u in units if u.kind == "body" and m.start(2) <= u.start and u.end <= m.end()]
-        if any(x < m.end() and a < y for x, y in taken if (x, y) not in {(u.start, u.end) for u in inside}):
+        inside_spans = {(u.start, u.end) for u in inside}
+        if any(x < m.end() and a < y for x, y in taken if (x, y) not in inside_spans):
             continue
         units = [u for u in units if u not in inside]  # 省|发展改革委: not the national body of that short name
         scope = m.group(1)
@@ -369,15 +387,33 @@ def _ruler_spans(words: list[str], nlp: Language) -> list[tuple[int, int, str, s
     """The EntityRuler's matches, run only over windows that start at a token some pattern starts with:
     a document without such a token builds no spaCy Doc at all. Offsets are characters of the joined words."""
     first, longest = _pattern_index(nlp)
-    hits = [i for i, w in enumerate(words) if w in first]
+    hits = list(itertools.compress(range(len(words)), map(first.__contains__, words)))
     if not hits:
         return []
-    offsets = [0] * (len(words) + 1)
-    pos = 0
-    for i, w in enumerate(words):
-        offsets[i] = pos
-        pos += len(w)
-    offsets[len(words)] = pos
+    offsets = list(itertools.accumulate(map(len, words), initial=0))
+    if longest == 1:
+        ents = [_token_entity(nlp, words[i]) for i in hits]
+        if None not in ents:
+            return [(offsets[i], offsets[i + 1], *ent, words[i]) for i, ent in zip(hits, ents, strict=True)]
+    return _window_spans(words, hits, offsets, longest, nlp)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _token_entity(nlp: Language, word: str) -> tuple[str, str] | None:
+    """The EntityRuler's (label, id) for a one-token pattern word where that does not depend on the word's
+    neighbours: None for a word that several patterns give different labels or ids (南昌: GOV 南昌市 and QUAL
+    南昌县), whose label the ruler picks by the word's position among the window's matches."""
+    ruler = nlp.get_pipe("entity_ruler")
+    doc = Doc(nlp.vocab, words=[word], spaces=[False])
+    if len({m for m, _, _ in ruler.phrase_matcher(doc)}) != 1 or ruler.token_patterns:
+        return None
+    spans = _window_spans([word], [0], [0, len(word)], 1, nlp)
+    return (spans[0][2], spans[0][3]) if spans else None
+
+
+def _window_spans(words: list[str], hits: list[int], offsets: list[int], longest: int, nlp: Language
+                  ) -> list[tuple[int, int, str, str, str]]:
+    """The EntityRuler over one spaCy Doc of the windows of `longest` tokens that start at `hits`."""
     toks: list[str] = []
     where: list[int] = []  # token → index in `words` (-1 for separators)
     end = -1
@@ -413,27 +449,36 @@ def _uncovered(words: list[str], spans: list[tuple[int, int, str, str, str]], ga
     for a, b, *_ in spans:
         covered.update(range(a, b))
     out = []
-    idx = 0
-    for w in words:
-        t_idx, idx = idx, idx + len(w)
-        if len(w) < 3 or t_idx in covered:
-            continue
-        pos = 0
-        while pos < len(w) - 1:
-            for n in range(len(w) - pos, 1, -1):
-                part = w[pos:pos + n]
-                if part == w:
-                    continue
-                label = "GOV" if part in gaz.aliases else "BLOC" if part in gaz.blocs else \
-                    "QUAL" if part in gaz.qualified else None
-                if label:
-                    a = t_idx + pos
-                    out.append((a, a + n, label, gaz.aliases.get(part, part), part))
-                    pos += n
-                    break
-            else:
-                pos += 1
+    lengths = list(map(len, words))
+    offsets = list(itertools.accumulate(lengths, initial=0))
+    for i in itertools.compress(range(len(words)), map((2).__lt__, lengths)):  # words of 3 or more characters
+        if offsets[i] not in covered and (names := _names_inside(gaz, words[i])):
+            t_idx, w = offsets[i], words[i]
+            out.extend((t_idx + pos, t_idx + pos + n, label, ent_id, w[pos:pos + n])
+                       for pos, n, label, ent_id in names)
     return out
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _names_inside(gaz: Gazetteer, w: str) -> tuple[tuple[int, int, str, str], ...]:
+    """Gazetteer names inside word `w` (not `w` itself), longest first from the left:
+    (offset, length, label, id)."""
+    out = []
+    pos = 0
+    while pos < len(w) - 1:
+        for n in range(len(w) - pos, 1, -1):
+            part = w[pos:pos + n]
+            if part == w:
+                continue
+            label = "GOV" if part in gaz.aliases else "BLOC" if part in gaz.blocs else \
+                "QUAL" if part in gaz.qualified else None
+            if label:
+                out.append((pos, n, label, gaz.aliases.get(part, part)))
+                pos += n
+                break
+        else:
+            pos += 1
+    return tuple(out)
 
 
 def _abbreviation_blocs(text: str, gaz: Gazetteer, spans: list[tuple[int, int, str, str, str]]
