@@ -419,8 +419,9 @@ def run_mine(paths: list[str], out: str | None, settings: Settings) -> dict[str,
 
 @contextlib.contextmanager
 def shared_api() -> Iterator[None]:
-    """Without a configured Prefect API, start one embedded server for the whole run and point every process
-    at it: process-pool workers would otherwise each start an ephemeral server of their own."""
+    """Without a configured Prefect API, use one embedded server for every run of this process and point every
+    process at it: pool workers would otherwise each start an ephemeral server of their own. It is Prefect's
+    own ephemeral server (the same singleton), started once and stopped by Prefect when the process exits."""
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     if get_current_settings().api.url:
@@ -440,4 +441,3 @@ def shared_api() -> Iterator[None]:
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = previous
-        server.stop()
