@@ -56,17 +56,18 @@ def plain(paths: list[str], out: str, settings, start: str | None = None) -> dic
             store.quarantine(q["sha256"], q["file"], q["reason"], q["stage"], q.get("record"))
         versions = process.stage_versions(settings)
         n = 0
-        batches = m._batches(p.todo, settings.runner.batch_size, settings.runner.workers)
+        batches = m._work(p.todo, settings)
         ctx = multiprocessing.get_context(start) if start else None
         with ProcessPoolExecutor(settings.runner.workers, mp_context=ctx, initializer=m._warm,
                                  initargs=(settings,)) as pool:
             for fut in as_completed([pool.submit(process.batch, b, settings) for b in batches]):
-                for o in fut.result():
+                outcomes = fut.result()
+                done = [(o.document, o.tokens, o.tagged) for o in outcomes if o.document is not None]
+                store.write_documents(done, versions)
+                n += len(done)
+                for o in outcomes:
                     if o.document is None:
                         store.quarantine(o.source.doc_id, o.source.path, o.reason, o.stage, o.source.record)
-                    else:
-                        n += 1
-                        store.write_document(o.document, o.tokens, o.tagged, versions)
         if settings.topics.enabled:
             m.fit_topics.fn(settings, store)
         m.export_tables.fn(settings, store, Path(out), p.inputs)

@@ -98,9 +98,10 @@ def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
                                        f"run again"})
             continue
         result.inputs.append({"path": str(path), "sha256": file_sha})
+        places: list[tuple[str, str, int | None]] = []
         try:
             for source, _record, error in collect.sources(path):
-                store.add_source(source.doc_id, source.path, source.record)
+                places.append((source.doc_id, source.path, source.record))
                 here = process.where(source)
                 if error:
                     result.quarantined.append({"sha256": source.doc_id, "file": str(path), "stage": "collect",
@@ -124,6 +125,7 @@ def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
             result.quarantined.append({"sha256": file_sha, "file": str(path), "stage": "collect", "reason":
                                        f"{exc}; the records before the damage are processed — repair or "
                                        f"download the file again and run again"})
+        store.add_sources(places)
     return result
 
 
@@ -312,13 +314,13 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
                         outcomes = [process.Outcome(s, stage="process", reason=(
                             f"{process.where(s)}: the worker processing its batch failed ({type(exc).__name__}: {exc}); "
                             f"run again to retry it")) for s in futures[fut]]
+                    done = [(o.document, o.tokens, o.tagged) for o in outcomes if o.document is not None]
+                    store.write_documents(done, versions)  # one transaction for the batch's documents
+                    processed += len(done)
                     for o in outcomes:
                         if o.document is None:
                             quarantined += 1
                             store.quarantine(o.source.doc_id, o.source.path, o.reason, o.stage, o.source.record)
-                        else:
-                            processed += 1
-                            store.write_document(o.document, o.tokens, o.tagged, versions)
                     bar.advance(len(outcomes))
         t_docs = time.perf_counter()
         topics_summary: dict[str, Any] = {"fitted": False, "reason": "disabled"}

@@ -13,12 +13,13 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.errors import StoreError
 from pipeline.records import Document, Tagged
@@ -70,6 +71,59 @@ CREATE TABLE IF NOT EXISTS topic_prevalence (
 
 #: Per-document tables, deleted and rewritten together when a document is (re)written.
 _DOC_TABLES = ("pages", "doc_tables", "tokens", "participants", "codes", "evidence", "documents")
+
+
+_S, _I, _B = pa.string(), pa.int32(), pa.bool_()
+_LIST = pa.list_(pa.string())
+#: Arrow schemas of the per-document tables, in the column order of _SCHEMA.
+_ROW_SCHEMAS: dict[str, pa.Schema] = {
+    "documents": pa.schema([("doc_id", _S), ("source", _S), ("kind", _S), ("external_id", _S), ("title", _S),
+                            ("date", _S), ("pages", _I), ("chars", _I), ("extraction", _S), ("text", _S),
+                            ("original_text", _S), ("warnings", _S), ("versions", _S)]),
+    "pages": pa.schema([("doc_id", _S), ("n", _I), ("text", _S), ("method", _S), ("quality", _S)]),
+    "doc_tables": pa.schema([("doc_id", _S), ("page", _I), ("idx", _I), ("rows", _S)]),
+    "tokens": pa.schema([("doc_id", _S), ("tokens", _LIST)]),
+    "participants": pa.schema([("doc_id", _S), ("idx", _I), ("name", _S), ("mention", _S), ("start", _I),
+                               ("end", _I), ("level", _S), ("region_code", _S), ("province", _S),
+                               ("sector", _S), ("role", _S)]),
+    "codes": pa.schema([("doc_id", _S), ("doc_class", _S), ("levels", _LIST), ("regions", _LIST),
+                        ("collab_type", _LIST), ("series", _S), ("session", _I), ("meeting_date", _S),
+                        ("location", _S), ("depth", _I), ("institutions", _LIST), ("vertical_guidance", _B),
+                        ("goals", _LIST)]),
+    "evidence": pa.schema([("doc_id", _S), ("idx", _I), ("code", _S), ("value", _S), ("start", _I),
+                           ("end", _I), ("text", _S)]),
+}
+
+
+def _document_rows(items: Sequence[tuple[Document, Iterable[str] | None, Tagged | None]],
+                   versions: dict[str, str]) -> dict[str, pa.Table]:
+    """The rows of every per-document table for `items`, as Arrow tables."""
+    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _ROW_SCHEMAS}
+    vjson = json.dumps(versions, sort_keys=True)
+    for doc, tokens, tagged in items:
+        d = doc.doc_id
+        rows["documents"].append((d, doc.source, doc.kind, doc.external_id, doc.title, doc.date, len(doc.pages),
+                                  len(doc.text), doc.extraction, doc.text, doc.original_text,
+                                  json.dumps(list(doc.warnings), ensure_ascii=False), vjson))
+        rows["pages"].extend((d, p.n, p.text, p.method, p.quality) for p in doc.pages)
+        rows["doc_tables"].extend((d, t.page, i, json.dumps(t.rows, ensure_ascii=False))
+                                  for i, t in enumerate(doc.tables))
+        if tokens is not None:
+            rows["tokens"].append((d, list(tokens)))
+        if tagged is not None:
+            rows["participants"].extend((d, i, p.name, p.mention, p.start, p.end, p.level, p.region_code,
+                                         p.province, p.sector, p.role) for i, p in enumerate(tagged.participants))
+            c = tagged.codes
+            rows["codes"].append((d, c.doc_class, list(c.levels), list(c.regions), list(c.collab_type), c.series,
+                                  c.session, c.meeting_date, c.location, c.depth, list(c.institutions),
+                                  c.vertical_guidance, list(c.goals)))
+            rows["evidence"].extend((d, i, e.code, e.value, e.start, e.end, e.text)
+                                    for i, e in enumerate(c.evidence))
+    out = {}
+    for name, schema in _ROW_SCHEMAS.items():
+        cols = list(zip(*rows[name])) if rows[name] else [[] for _ in schema]
+        out[name] = pa.table({f.name: pa.array(list(col), f.type) for f, col in zip(schema, cols)}, schema=schema)
+    return out
 
 
 def sha256_file(path: Path | str) -> str:
@@ -232,54 +286,46 @@ class Store:
             [doc_id, path, -1 if record is None else record, url, fetched_at],
         )
 
+    def add_sources(self, rows: list[tuple[str, str, int | None]]) -> None:
+        """Record many (doc_id, path, record) places at once (a JSON Lines file's records: one insert)."""
+        if not rows:
+            return
+        df = pd.DataFrame(
+            {"doc_id": [r[0] for r in rows], "path": [r[1] for r in rows],
+             "record": [-1 if r[2] is None else r[2] for r in rows]}
+        ).drop_duplicates(["doc_id", "path", "record"])
+        self.con.register("_sources", df)
+        try:
+            self.con.execute("INSERT OR IGNORE INTO sources SELECT doc_id, path, record, NULL, NULL FROM _sources")
+        finally:
+            self.con.unregister("_sources")
+
     def write_document(self, doc: Document, tokens: Iterable[str] | None, tagged: Tagged | None,
                        versions: dict[str, str]) -> None:
         """Write every row of one document in one transaction, replacing what it had."""
+        self.write_documents([(doc, tokens, tagged)], versions)
+
+    def write_documents(self, items: Sequence[tuple[Document, Iterable[str] | None, Tagged | None]],
+                        versions: dict[str, str]) -> None:
+        """Write every row of many documents in one transaction (bulk inserts), replacing what they had:
+        either all of them are written or none is."""
+        if not items:
+            return
+        rows = _document_rows(items, versions)
+        ids = pa.table({"doc_id": pa.array([doc.doc_id for doc, _t, _g in items], pa.string())})
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
+            con.register("_ids", ids)
             for table in _DOC_TABLES:
-                con.execute(f"DELETE FROM {table} WHERE doc_id = ?", [doc.doc_id])
-            con.execute("DELETE FROM quarantine WHERE sha256 = ? AND stage <> 'duplicate'", [doc.doc_id])
-            con.execute(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [doc.doc_id, doc.source, doc.kind, doc.external_id, doc.title, doc.date, len(doc.pages),
-                 len(doc.text), doc.extraction, doc.text, doc.original_text,
-                 json.dumps(list(doc.warnings), ensure_ascii=False), json.dumps(versions, sort_keys=True)],
-            )
-            if doc.pages:
-                con.executemany(
-                    "INSERT INTO pages VALUES (?, ?, ?, ?, ?)",
-                    [[doc.doc_id, p.n, p.text, p.method, p.quality] for p in doc.pages],
-                )
-            if doc.tables:
-                con.executemany(
-                    "INSERT INTO doc_tables VALUES (?, ?, ?, ?)",
-                    [[doc.doc_id, t.page, i, json.dumps(t.rows, ensure_ascii=False)]
-                     for i, t in enumerate(doc.tables)],
-                )
-            if tokens is not None:
-                con.execute("INSERT INTO tokens VALUES (?, ?)", [doc.doc_id, list(tokens)])
-            if tagged is not None:
-                if tagged.participants:
-                    con.executemany(
-                        "INSERT INTO participants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [[doc.doc_id, i, p.name, p.mention, p.start, p.end, p.level, p.region_code,
-                          p.province, p.sector, p.role] for i, p in enumerate(tagged.participants)],
-                    )
-                c = tagged.codes
-                con.execute(
-                    "INSERT INTO codes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [doc.doc_id, c.doc_class, list(c.levels), list(c.regions), list(c.collab_type), c.series,
-                     c.session, c.meeting_date, c.location, c.depth, list(c.institutions),
-                     c.vertical_guidance, list(c.goals)],
-                )
-                if c.evidence:
-                    con.executemany(
-                        "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [[doc.doc_id, i, e.code, e.value, e.start, e.end, e.text]
-                         for i, e in enumerate(c.evidence)],
-                    )
+                con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM _ids)")
+            con.execute("DELETE FROM quarantine WHERE sha256 IN (SELECT doc_id FROM _ids) AND stage <> 'duplicate'")
+            for table, data in rows.items():
+                if data.num_rows:
+                    con.register("_rows", data)
+                    con.execute(f"INSERT INTO {table} SELECT * FROM _rows")
+                    con.unregister("_rows")
+            con.unregister("_ids")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

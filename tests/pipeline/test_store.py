@@ -49,27 +49,43 @@ def test_failed_write_leaves_no_half_document(tmp_path):
     class Boom(Exception):
         pass
 
-    bad = Tagged("a" * 64, (), Codes())
-    with Store(tmp_path / "c.duckdb") as store:
-        store.write_document(_doc(), ["x"], _tagged(), {"tag": "1"})
-        original = store.con.execute
-        calls = {"n": 0}
+    class FailingOnCodes:
+        """The real connection, except that inserting the codes rows fails (mid-transaction)."""
 
-        def flaky(sql, *args, **kw):
-            calls["n"] += 1
+        def __init__(self, con):
+            self._con = con
+
+        def execute(self, sql, *args, **kw):
             if sql.startswith("INSERT INTO codes"):
                 raise Boom()
-            return original(sql, *args, **kw)
+            return self._con.execute(sql, *args, **kw)
 
-        store._con = type("C", (), {"execute": staticmethod(flaky),
-                                    "executemany": original.__self__.executemany,
-                                    "close": original.__self__.close})()
+        def __getattr__(self, name):
+            return getattr(self._con, name)
+
+    with Store(tmp_path / "c.duckdb") as store:
+        store.write_document(_doc(), ["x"], _tagged(), {"tag": "1"})
+        real = store._con
+        store._con = FailingOnCodes(real)
         with pytest.raises(Boom):
-            store.write_document(_doc(), ["y"], bad, {"tag": "2"})
-        store._con = original.__self__
-        # the first version of the document is intact
+            store.write_documents([(_doc(), ["y"], _tagged()), (_doc("b" * 64), ["z"], _tagged("b" * 64))],
+                                  {"tag": "2"})
+        store._con = real
+        # neither document of the failed batch was written, and the first version is intact
         assert store.versions() == {"a" * 64: {"tag": "1"}}
         assert store.count("participants") == 1
+        assert list(store.iter_tokens()) == [("a" * 64, "2021-05-27", ["x"])]
+
+
+def test_bulk_write_matches_row_by_row(tmp_path):
+    docs = [(_doc(c * 64), list("长三角"), _tagged(c * 64)) for c in "abc"]
+    with Store(tmp_path / "one.duckdb") as one, Store(tmp_path / "bulk.duckdb") as bulk:
+        for d in docs:
+            one.write_document(*d, {"tag": "1"})
+        bulk.write_documents(docs, {"tag": "1"})
+        for table in ("documents", "pages", "tokens", "participants", "codes", "evidence"):
+            q = f"SELECT * FROM {table} ORDER BY ALL"
+            assert one.con.execute(q).fetchall() == bulk.con.execute(q).fetchall(), table
 
 
 def test_quarantine_is_listed_with_reason(tmp_path):
