@@ -10,6 +10,8 @@ ties between two segmentations (和平/平和, both user entries) are broken the
 from __future__ import annotations
 
 import functools
+import os
+import tempfile
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,7 +59,15 @@ def write_user_dictionary(gazetteer: Gazetteer, path: Path, domain_terms: Path |
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "\n".join(lines) + "\n"
     if not path.exists() or path.read_text(encoding="utf-8") != text:
-        path.write_text(text, encoding="utf-8")
+        # atomically: a concurrent reader (another run, a worker) never sees a half-written dictionary
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     return path
 
 
