@@ -27,7 +27,7 @@ from pipeline.settings import ExtractSettings, OcrEngine
 
 log = logging.getLogger(__name__)
 
-VERSION = "2"
+VERSION = "3"  # 3: ruled-table detector (grids drawn as one path found), full-width (cid: dropped
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
