@@ -102,6 +102,7 @@ class TopicSettings(_Section):
     dtm_alpha_var: float = Field(0.1, gt=0.0)
     dtm_eta_var: float = Field(0.1, gt=0.0)
     dtm_phi_var: float = Field(0.1, gt=0.0)
+    top_words_lambda: float = Field(0.6, ge=0.0, le=1.0)  # top words ranked by relevance (1.0: by probability)
     infer_iterations: int = Field(100, ge=1)
     coherence_docs: int = Field(3000, ge=0)  # documents sampled for c_v (0: skip c_v)
     sweep_docs: int = Field(20000, ge=0)  # documents sampled for a K sweep (0: all)

@@ -169,6 +169,18 @@ def npmi(topics: Sequence[Sequence[str]], texts: Sequence[Sequence[str]], eps: f
     return out
 
 
+def relevance(phi: np.ndarray, p_w: np.ndarray, lam: float) -> np.ndarray:
+    """Relevance of each word to a topic (Sievert & Shirley 2014, LDAvis): λ·log p(w|t) + (1-λ)·log(p(w|t)/p(w)).
+
+    λ = 1 ranks by probability; lower λ lifts words specific to the topic over words frequent everywhere (the
+    words that make topics look alike). Sievert & Shirley found λ ≈ 0.6 best for interpretation. Words with
+    p(w) = 0 (absent from the fitted corpus) rank last."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_phi = np.log(phi)
+        score = lam * log_phi + (1.0 - lam) * (log_phi - np.log(p_w))
+    return np.where(np.isfinite(score), score, -np.inf)
+
+
 def diversity(topics: Sequence[Sequence[str]]) -> float:
     """Share of unique words among the topics' top words (1.0: no word shared by two topics)."""
     total = sum(len(t) for t in topics)
@@ -248,7 +260,7 @@ class TopicModel:
         self.vocabulary_, self.docs_, self.k_ = vocab, docs, k
         self.periods_ = sorted({period_of(d.date, s.period) for d in docs} - {UNKNOWN_PERIOD})
         self.dtm_ = self.tlda_ = self.lda_ = None
-        self.period_phi_ = None
+        self.period_phi_ = self.word_share_ = None
         if s.model is ModelKind.timelda:
             self._fit_timelda(texts)
         elif s.model is ModelKind.dtm:
@@ -419,28 +431,47 @@ class TopicModel:
         """Top words with weights of every topic (or one); for the dynamic model, overall (mean over
         timepoints) or at one timepoint."""
         topics = range(self.k_) if topic is None else [topic]
-        out = []
+        lam = self.settings.top_words_lambda
+        lda_phi, out = None, []
         for t in topics:
             if self.tlda_ is not None:
                 if timepoint is not None and self.period_phi_ is not None:
                     phi = self.period_phi_[timepoint, t]
                 else:
-                    phi = np.asarray(self.tlda_.get_topic_word_dist(t))
+                    phi = np.asarray(self.tlda_.get_topic_word_dist(t), dtype=np.float64)
                 vocabs = self.tlda_.used_vocabs
-                order = np.lexsort((np.arange(len(phi)), -phi))[:n]
-                out.append([(vocabs[i], float(phi[i])) for i in order])
             elif self.dtm_ is not None:
                 if timepoint is not None:
-                    phi = np.asarray(self.dtm_.get_topic_word_dist(t, timepoint=timepoint))
+                    phi = np.asarray(self.dtm_.get_topic_word_dist(t, timepoint=timepoint), dtype=np.float64)
                 else:
                     phi = np.mean([self.dtm_.get_topic_word_dist(t, timepoint=tp_)
                                    for tp_ in range(self.dtm_.num_timepoints)], axis=0)
                 vocabs = self.dtm_.used_vocabs
-                order = np.lexsort((np.arange(len(phi)), -phi))[:n]
-                out.append([(vocabs[i], float(phi[i])) for i in order])
             else:
-                out.append([(w, float(p)) for w, p in self.lda_.show_topic(t, topn=n)])
+                if lda_phi is None:
+                    lda_phi = self.lda_.get_topics().astype(np.float64)
+                phi = lda_phi[t]
+                vocabs = self.vocabulary_.dictionary_
+            score = relevance(phi, self._word_share(), lam) if lam < 1.0 else phi
+            order = np.lexsort((np.arange(len(phi)), -score))[:n]
+            out.append([(vocabs[int(i)], float(phi[i])) for i in order])
         return out
+
+    def _word_share(self) -> np.ndarray:
+        """Each vocabulary word's share of all word tokens of the fitted corpus, p(w), in the model's word order
+        (the marginal of the relevance ranking)."""
+        cached = getattr(self, "word_share_", None)
+        if cached is not None:
+            return cached
+        if self.tlda_ is not None or self.dtm_ is not None:
+            freq = np.asarray((self.tlda_ or self.dtm_).used_vocab_freq, dtype=np.float64)
+        else:
+            dictionary = self.vocabulary_.dictionary_
+            freq = np.zeros(len(dictionary))
+            for wid, cf in dictionary.cfs.items():
+                freq[wid] = cf
+        self.word_share_ = freq / max(freq.sum(), 1.0)
+        return self.word_share_
 
     def _labels(self) -> list[str]:
         seeded = dict(enumerate(label for label, _ in self._seed_words()))
@@ -704,7 +735,7 @@ def read_model(folder: Path, stopwords: Stopwords) -> TopicModel:
     m.texts_ = []
     m.terms_by_period_ = pd.read_csv(folder / "topic_terms_by_period.csv", dtype={"period": str, "term": str},
                                      encoding="utf-8", keep_default_na=False)
-    m.dtm_ = m.tlda_ = m.lda_ = m.period_phi_ = None
+    m.dtm_ = m.tlda_ = m.lda_ = m.period_phi_ = m.word_share_ = None
     if (folder / "model.lda.bin").exists():
         import tomotopy as tp
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 from itertools import islice
@@ -46,7 +47,7 @@ def stop(small):
 
 
 def test_stopword_list_is_versioned_and_spares_goal_words(stop):
-    assert stop.version == "2"
+    assert stop.version == "3"
     assert {"会议", "要求", "工作", "推进", "联席会议", "新闻联播"} <= stop.words
     goals = {"一体化", "生态", "环境", "交通", "产业", "协同", "公共服务", "防灾减灾", "犯罪"}
     assert not goals & stop.words
@@ -176,7 +177,29 @@ def test_metrics_report_coherence_and_diversity(fitted):
     m = model.metrics()
     assert m["k"] == 8 and m["n_docs"] == len(model.docs_)
     assert -1 <= m["npmi"] <= 1 and 0 < m["c_v"] < 1 and 0 < m["topic_diversity"] <= 1
-    assert m["stopwords_version"] == "2"
+    assert m["stopwords_version"] == "3"
+
+
+def test_relevance_lifts_topic_specific_words_over_common_ones():
+    phi = np.array([0.30, 0.25, 0.05, 0.0])  # p(w|t)
+    p_w = np.array([0.40, 0.05, 0.005, 0.545])  # p(w): word 0 is common everywhere, word 3 absent from the topic
+    assert np.argsort(-topics.relevance(phi, p_w, 1.0)).tolist() == [0, 1, 2, 3]
+    assert np.argsort(-topics.relevance(phi, p_w, 0.6)).tolist() == [1, 0, 2, 3]
+    assert np.argsort(-topics.relevance(phi, p_w, 0.0)).tolist() == [2, 1, 0, 3]
+    assert topics.relevance(phi, p_w, 0.6)[3] == -np.inf
+
+
+def test_relevance_ranked_top_words_are_more_diverse_than_probability_ranked(fitted):
+    s, _, model = fitted
+    assert s.topics.top_words_lambda < 1.0
+    by_prob = copy.copy(model)  # the same fit, top words ranked by probability
+    by_prob.settings = s.topics.model_copy(update={"top_words_lambda": 1.0})
+    rel = [[w for w, _ in ws] for ws in model.top_words(topics.TOP_DIVERSITY)]
+    prob = [[w for w, _ in ws] for ws in by_prob.top_words(topics.TOP_DIVERSITY)]
+    assert rel != prob
+    assert topics.diversity(rel) > topics.diversity(prob)
+    for ws in model.top_words(topics.TOP_DIVERSITY):  # the weights stay probabilities p(w|t)
+        assert all(0 < p < 1 for _, p in ws)
 
 
 def test_model_folder_round_trip_scores_new_documents(fitted, news, tmp_path):
