@@ -7,6 +7,10 @@ meeting series.
   static gensim LDA with guided (seeded) topics through the `eta` prior; either gives each topic's top words per
   period, each document's topic mix, and prevalence by period / region / level / series with bootstrap 95%
   intervals. `transform` scores new documents without refitting.
+- Top words (the topics table, the words per period, the labels, and the words NPMI and topic diversity are
+  computed on) are ranked by relevance, λ·log p(w|t) + (1-λ)·log(p(w|t)/p(w)) (Sievert & Shirley 2014, LDAvis;
+  `topics.top_words_lambda`, 0.6 by default, 1.0 ranks by probability): words frequent in every topic of news
+  prose (习近平_总书记, 人员, 达到 …) no longer fill the top of many topics. Their weights stay p(w|t).
 - `sweep` fits gensim LDA over a range of K and scores each by NPMI, c_v and topic diversity.
 - `write_model` / `read_model` keep a fit under `models/<fit_id>/`: settings, metrics, readable tables, and the
   fitted objects.
@@ -40,7 +44,7 @@ from pipeline.settings import TopicSettings
 
 log = logging.getLogger(__name__)
 
-VERSION = "2"
+VERSION = "3"  # 3: top words ranked by relevance (topics.top_words_lambda)
 
 _WORD = re.compile(r"^[\u4e00-\u9fff]+$")
 _VERSION_LINE = re.compile(r"\(version\s+([^)\s]+)\)")
