@@ -27,7 +27,7 @@ from pipeline.settings import ExtractSettings, OcrEngine
 
 log = logging.getLogger(__name__)
 
-VERSION = "3"  # 3: ruled-table detector (grids drawn as one path found), full-width (cid: dropped
+VERSION = "4"  # 4: news-release headline chosen as title over the issuer line; 3: ruled-table detector (grids drawn as one path found), full-width (cid: dropped
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
@@ -739,10 +739,21 @@ _TITLE_HINT = re.compile(r"^关于.{2,70}(通知|意见|办法|决定|规定|方
 _NOT_TITLE = re.compile(r"(文件|〔\d{4}〕\d+号|\[\d{4}\]\d+号)$|^附件\d*$|^[\d\s\-—年月日]+$")
 
 
+#: A news-release headline: no sentence end, names an event (the first such line among the first few).
+_HEADLINE = re.compile(r"^[^。！？；]{6,60}$")
+_HEADLINE_EVENT = re.compile(r"会议|召开|举行|举办|签署|签订|联席|座谈|协议|备忘录|启动|发布|成立|部署|通知|公报")
+#: An issuer line above the headline (a body's name alone), not a title.
+_ISSUER = re.compile(r"^.{2,20}(部|委员会|委|办公室|办|厅|局|署|政府|秘书处|编辑部|新闻中心|公司|集团|中心)$")
+
+
 def _title_from(text: str, fallback: str) -> str:
     lines = [x.strip() for x in text.split("\n")[:30] if x.strip()]
     for line in lines:
         if _TITLE_HINT.match(line):
+            return line
+    for line in lines[:5]:
+        if _HEADLINE.match(line) and _HEADLINE_EVENT.search(line) and not _NOT_TITLE.search(line) \
+                and not _ISSUER.match(line):
             return line
     for line in lines:
         if 4 <= len(line) <= _TITLE_MAX and not _NOT_TITLE.search(line):

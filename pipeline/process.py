@@ -9,6 +9,7 @@ fast path: no process hop per record)."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,12 +52,26 @@ def where(source: Source) -> str:
 
 # -- one document, one batch ----------------------------------------------------------------------------
 
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*年")
+
+
 def _with_date(doc: Document) -> Document:
-    if doc.date is None:
-        dates = find_dates(doc.text)
-        if dates:
-            return replace(doc, date=dates[-1].iso if doc.kind == "pdf" else dates[0].iso)
-    return doc
+    """Give a document without a date one from its text: a full date (the last one of a PDF — the date under
+    the signature — else the first); failing that, the year the text names most often (latest on a tie),
+    with the first month-day it gives in that year (else 1 January), and a warning saying so."""
+    if doc.date is not None:
+        return doc
+    dates = find_dates(doc.text)
+    if dates:
+        return replace(doc, date=dates[-1].iso if doc.kind == "pdf" else dates[0].iso)
+    years = Counter(_YEAR.findall(doc.text))
+    if not years:
+        return doc
+    year = max(years, key=lambda y: (years[y], y))
+    relative = find_dates(doc.text, f"{year}-12-31")
+    first = next((d.iso for d in relative if d.iso.startswith(year)), f"{year}-01-01")
+    return replace(doc, date=first, warnings=doc.warnings + (
+        f"no full date in the text: the document date {first} is inferred from the year {year} it names",))
 
 
 _SPACE = re.compile(r"\s")

@@ -235,3 +235,19 @@ def test_a_damaged_gzip_of_records_keeps_the_records_before_the_damage(tmp_path,
     assert "news.jsonl.gz" in str(info.value)
     outcomes = process.batch(got, settings_factory())
     assert got and all(o.document is not None for o in outcomes)
+
+
+@pytest.mark.parametrize("text, kind, expected, inferred", [
+    ("会议于2019年10月15日在上海召开。\n二〇一九年十月二十日", "pdf", "2019-10-20", False),  # the signature date
+    ("6月20日，全国农民工工作部际联席会议第一次全体会议在北京召开。会议审议通过了2013年工作要点。", "pdf",
+     "2013-06-20", True),
+    ("会议研究了2021年和2022年的工作，明确2022年重点任务。", "txt", "2022-01-01", True),
+    ("会议在北京召开。", "txt", None, False),
+])
+def test_document_date_from_the_text(text, kind, expected, inferred):
+    from pipeline.process import _with_date
+    from pipeline.records import Document
+
+    doc = _with_date(Document("a" * 64, "x", "t", None, text, kind=kind))
+    assert doc.date == expected
+    assert any("inferred" in w for w in doc.warnings) is inferred
