@@ -80,9 +80,23 @@ def main() -> None:
         top25 = [[w for w, _ in ws] for ws in raw.top_words(topics.TOP_DIVERSITY)]
         out["npmi_by_probability"] = round(float(np.mean(topics.npmi(top10, model.texts_))), 4)
         out["diversity_by_probability"] = round(topics.diversity(top25), 4)
-    if args.seeds >= 2:
+    if args.seeds >= 2:  # what topics.seed_stability does, keeping the refits to score both rankings
         t0 = time.perf_counter()
-        out["stability"] = topics.seed_stability(model, args.seeds - 1)
+        fits = [model]
+        for j in range(1, args.seeds):
+            m = topics.TopicModel(settings, stop, k=model.k_, seed=model.seed_ + j)
+            m.fit((), prepared=(model.docs_, [list(t) for t in model.texts_]),
+                  vocabulary=topics._identity(model.vocabulary_))
+            fits.append(m)
+        out["stability"] = round(topics.stability(
+            [[[w for w, _ in ws] for ws in m.top_words(topics.TOP_NPMI)] for m in fits]), 4)
+        if settings.top_words_lambda < 1.0:
+            by_prob = []
+            for m in fits:
+                raw = copy.copy(m)
+                raw.settings = settings.model_copy(update={"top_words_lambda": 1.0})
+                by_prob.append([[w for w, _ in ws] for ws in raw.top_words(topics.TOP_NPMI)])
+            out["stability_by_probability"] = round(topics.stability(by_prob), 4)
         out["stability_seeds"] = args.seeds
         out["seconds_stability"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out, ensure_ascii=False), flush=True)
