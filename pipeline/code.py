@@ -12,23 +12,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pipeline.gazetteer import PROVINCE_SHORT
 from pipeline.dates import cn_number, find_dates
 from pipeline.records import COLLAB_TYPES, LEVELS, Codes, Document, Evidence, Participant
 
 VERSION = "2"
 
 # --- geography: provincial units, their short names and one-character abbreviations (GB/T 2260) ---------------
-PROVINCES: dict[str, tuple[str, str]] = {
-    "北京市": ("北京", "京"), "天津市": ("天津", "津"), "河北省": ("河北", "冀"), "山西省": ("山西", "晋"),
-    "内蒙古自治区": ("内蒙古", "蒙"), "辽宁省": ("辽宁", "辽"), "吉林省": ("吉林", "吉"), "黑龙江省": ("黑龙江", "黑"),
-    "上海市": ("上海", "沪"), "江苏省": ("江苏", "苏"), "浙江省": ("浙江", "浙"), "安徽省": ("安徽", "皖"),
-    "福建省": ("福建", "闽"), "江西省": ("江西", "赣"), "山东省": ("山东", "鲁"), "河南省": ("河南", "豫"),
-    "湖北省": ("湖北", "鄂"), "湖南省": ("湖南", "湘"), "广东省": ("广东", "粤"), "广西壮族自治区": ("广西", "桂"),
-    "海南省": ("海南", "琼"), "重庆市": ("重庆", "渝"), "四川省": ("四川", "川"), "贵州省": ("贵州", "黔"),
-    "云南省": ("云南", "滇"), "西藏自治区": ("西藏", "藏"), "陕西省": ("陕西", "陕"), "甘肃省": ("甘肃", "甘"),
-    "青海省": ("青海", "青"), "宁夏回族自治区": ("宁夏", "宁"), "新疆维吾尔自治区": ("新疆", "新"),
-    "香港特别行政区": ("香港", "港"), "澳门特别行政区": ("澳门", "澳"), "台湾省": ("台湾", "台"),
-}
+PROVINCES = PROVINCE_SHORT  # full name → (short name, one-character abbreviation)
 _SHORT = {short: full for full, (short, _) in PROVINCES.items()}
 _ABBR = {abbr: full for full, (_, abbr) in PROVINCES.items()}
 #: Blocs whose membership is fixed (CODEBOOK §2); longest first when matched.

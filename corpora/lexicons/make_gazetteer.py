@@ -23,18 +23,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-#: Standard short names and one-character abbreviations of the provincial units (GB/T 2260 names).
-PROVINCE_SHORT: dict[str, tuple[str, ...]] = {
-    "北京市": ("北京", "京"), "天津市": ("天津", "津"), "河北省": ("河北", "冀"), "山西省": ("山西", "晋"),
-    "内蒙古自治区": ("内蒙古", "蒙"), "辽宁省": ("辽宁", "辽"), "吉林省": ("吉林", "吉"), "黑龙江省": ("黑龙江", "黑"),
-    "上海市": ("上海", "沪"), "江苏省": ("江苏", "苏"), "浙江省": ("浙江", "浙"), "安徽省": ("安徽", "皖"),
-    "福建省": ("福建", "闽"), "江西省": ("江西", "赣"), "山东省": ("山东", "鲁"), "河南省": ("河南", "豫"),
-    "湖北省": ("湖北", "鄂"), "湖南省": ("湖南", "湘"), "广东省": ("广东", "粤"), "广西壮族自治区": ("广西", "桂"),
-    "海南省": ("海南", "琼"), "重庆市": ("重庆", "渝"), "四川省": ("四川", "川"), "贵州省": ("贵州", "黔"),
-    "云南省": ("云南", "滇"), "西藏自治区": ("西藏", "藏"), "陕西省": ("陕西", "陕"), "甘肃省": ("甘肃", "甘"),
-    "青海省": ("青海", "青"), "宁夏回族自治区": ("宁夏", "宁"), "新疆维吾尔自治区": ("新疆", "新"),
-    "台湾省": ("台湾", "台"), "香港特别行政区": ("香港", "港"), "澳门特别行政区": ("澳门", "澳"),
-}
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project, for its gazetteer module
+from pipeline.gazetteer import PROVINCE_SHORT  # noqa: E402  (standard short names, abbreviations)
 PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
 #: Short forms that are common words; they never stand alone.
 NOT_ALONE = {"城区", "郊区", "新区", "矿区", "高新", "开发", "中山", "长安", "和平", "新华", "城关", "朝阳", "南山", "白云",
