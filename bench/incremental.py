@@ -70,7 +70,7 @@ def plain(paths: list[str], out: str, settings, start: str | None = None) -> dic
                         store.quarantine(o.source.doc_id, o.source.path, o.reason, o.stage, o.source.record)
         if settings.topics.enabled:
             m.fit_topics.fn(settings, store)
-        m.export_tables.fn(settings, store, Path(out), p.inputs)
+        m.export_tables.fn(settings, store, Path(out))
         if settings.export.report and hasattr(m, "report_task"):
             m.report_task.fn(settings, store, Path(out))
     return {"new_documents": n}

@@ -7,6 +7,7 @@ document in one transaction as its batch completes, so a killed run resumes wher
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -235,13 +236,14 @@ def topics(settings: Settings | None = None, config: str | None = None,
 
 
 @task(name="export", cache_policy=NONE)
-def export_tables(settings: Settings, store: Store, out: Path, inputs: list[dict[str, str]]) -> dict[str, int]:
+def export_tables(settings: Settings, store: Store, out: Path) -> dict[str, int]:
     """Export every table of the store (the manifest lists every input the store was made from)."""
     from flows.publish import write_exports
 
     return write_exports(settings, store, out)
 
 
+@functools.cache  # one `git describe` per process: the code of a running process does not change
 def code_version() -> str:
     """`git describe` of the project, or the package version outside a checkout."""
     from pipeline import __version__
@@ -339,7 +341,7 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
             counts, report = current, (Path(out) / "report.html" if settings.export.report else None)
             log.info("exports in %s are up to date", out)
         else:
-            counts = export_tables(settings, store, Path(out), p.inputs) if out else {}
+            counts = export_tables(settings, store, Path(out)) if out else {}
             report = report_task(settings, store, Path(out)) if out and settings.export.report else None
         t_export = time.perf_counter()
         summary = {
@@ -364,8 +366,7 @@ def _corpus_fingerprint(settings: Settings, store: Store) -> str:
     """What the topic fit depends on: the stored documents (and their stage versions) and the topic
     settings. A fit made on another corpus — e.g. before a killed run added documents — is redone."""
     h = hashlib.sha256(json.dumps(settings.topics.model_dump(mode="json"), sort_keys=True).encode())
-    for doc_id, versions in sorted(store.versions().items()):
-        h.update(f"{doc_id} {json.dumps(versions, sort_keys=True)}\n".encode())
+    store.hash_versions(h)
     return h.hexdigest()
 
 

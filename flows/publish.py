@@ -61,8 +61,7 @@ def store_fingerprint(settings: Settings, store: Store) -> str:
     from flows.mine import code_version
 
     h = hashlib.sha256(f"{settings.hash}\n{code_version()}\n{store.current_fit()}\n".encode())
-    for doc_id, versions in sorted(store.versions().items()):
-        h.update(f"{doc_id} {json.dumps(versions, sort_keys=True)}\n".encode())
+    store.hash_versions(h)
     for q in store.quarantined():
         h.update(json.dumps(q, sort_keys=True, ensure_ascii=False).encode())
     return h.hexdigest()

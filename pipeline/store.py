@@ -276,6 +276,12 @@ class Store:
         rows = self.con.execute("SELECT doc_id, versions FROM documents").fetchall()
         return {doc_id: json.loads(v or "{}") for doc_id, v in rows}
 
+    def hash_versions(self, h: Any) -> None:
+        """Feed every stored document (id and stage versions, in id order) into the hashlib object `h`: what
+        anything derived from the whole corpus (a topic fit, the exports) depends on."""
+        for doc_id, versions in sorted(self.versions().items()):
+            h.update(f"{doc_id} {json.dumps(versions, sort_keys=True)}\n".encode())
+
     def quarantined_ids(self) -> set[str]:
         return {r[0] for r in self.con.execute("SELECT DISTINCT sha256 FROM quarantine").fetchall()}
 

@@ -69,3 +69,22 @@ def prefect_harness():
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         with prefect_test_harness(server_startup_timeout=120):
             yield
+
+
+@pytest.fixture
+def sample_batch(tmp_path: Path):
+    """Copy the first `n` sample PDFs into a new folder `tmp_path/<name>` (a batch a user dropped somewhere);
+    return (folder, the original PDFs)."""
+    import shutil
+
+    def make(n: int, name: str = "batch") -> tuple[Path, list[Path]]:
+        pdfs = sorted(SAMPLE.glob("*.pdf"))[:n]
+        if len(pdfs) < n:
+            pytest.fail(f"{SAMPLE} has {len(pdfs)} PDFs, {n} needed: run `make sample`")
+        folder = tmp_path / name
+        folder.mkdir()
+        for p in pdfs:
+            shutil.copy(p, folder / p.name)
+        return folder, pdfs
+
+    return make

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -108,7 +107,7 @@ def test_jmm_collect_url_then_run_collects_first_and_then_finds_nothing_new(pref
 
 
 @pytest.mark.slow
-def test_deployment_from_config_runs_by_hand_with_a_batch(prefect_harness, tmp_path):
+def test_deployment_from_config_runs_by_hand_with_a_batch(prefect_harness, sample_batch, tmp_path):
     from prefect.client.schemas.objects import FlowRun  # noqa: F401 - the type run_deployment returns
     from prefect.deployments import run_deployment
     from prefect.runner import Runner
@@ -116,13 +115,7 @@ def test_deployment_from_config_runs_by_hand_with_a_batch(prefect_harness, tmp_p
     from flows.serve import build_deployments
     from pipeline.settings import read_settings
 
-    batch = tmp_path / "manual"
-    batch.mkdir()
-    sample = sorted((ROOT / "corpora" / "sample").glob("*.pdf"))[:2]
-    if not sample:
-        pytest.skip("corpora/sample has no PDFs yet")
-    for p in sample:
-        shutil.copy(p, batch / p.name)
+    batch, sample = sample_batch(2, "manual")
     cfg = _config(tmp_path, None, serve={"deployments": [
         {"name": "nightly-test", "cron": "0 2 * * *", "collect": True, "paths": ["inbox"], "out": "out"}]})
     settings = read_settings(cfg)

@@ -3,7 +3,6 @@ remote one would be, through `jmm run --runner dask --dask-address`) gives byte-
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,22 +10,15 @@ from typer.testing import CliRunner
 
 from tests.flows.test_collect_flow import _config
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_dask_cluster_exports_are_identical_to_the_process_pool(prefect_harness, tmp_path):
+def test_dask_cluster_exports_are_identical_to_the_process_pool(prefect_harness, sample_batch, tmp_path):
     from distributed import LocalCluster
 
     from flows.cli import app
 
-    pdfs = sorted((ROOT / "corpora" / "sample").glob("*.pdf"))[:6]
-    if len(pdfs) < 6:
-        pytest.skip("corpora/sample has fewer than 6 PDFs")
-    batch = tmp_path / "batch"
-    batch.mkdir()
-    for p in pdfs:
-        shutil.copy(p, batch / p.name)
+    batch, pdfs = sample_batch(6)
     runner = CliRunner()
     outs = {}
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:

@@ -3,12 +3,10 @@ that stage and the ones after it, from the stored text, and nothing else."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -34,19 +32,13 @@ def counted(monkeypatch):
     return calls
 
 
-def test_stage_versions_rerun_only_what_changed(prefect_harness, settings_factory, counted, monkeypatch,
+def test_stage_versions_rerun_only_what_changed(prefect_harness, settings_factory, counted, monkeypatch, sample_batch,
                                                   tmp_path):
     from flows.mine import run_mine
     from pipeline import code, extract, segment
     from pipeline.store import Store
 
-    pdfs = sorted((ROOT / "corpora" / "sample").glob("*.pdf"))[:3]
-    if len(pdfs) < 3:
-        pytest.skip("corpora/sample has no PDFs yet")
-    batch = tmp_path / "batch"
-    batch.mkdir()
-    for p in pdfs:
-        shutil.copy(p, batch / p.name)
+    batch, pdfs = sample_batch(3)
     settings = settings_factory(runner__kind="thread", runner__workers=1, topics__enabled=False,
                                 export__formats=["csv"], export__report=False)
     out = str(tmp_path / "out")
