@@ -3,7 +3,6 @@ remote one would be, through `jmm run --runner dask --dask-address`) gives byte-
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
