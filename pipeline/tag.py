@@ -145,9 +145,10 @@ class _WordTokenizer:
     def __init__(self, vocab, user_dictionary: Path | str | None) -> None:  # noqa: ANN001
         self.vocab = vocab
         self.user_dictionary = user_dictionary
+        self._cut = segment.load_segmenter(user_dictionary)
 
     def __call__(self, text: str) -> Doc:
-        words = segment.words(text, self.user_dictionary)
+        words = self._cut(text)
         return Doc(self.vocab, words=words, spaces=[False] * len(words))
 
 
@@ -672,7 +673,7 @@ def participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
     if t and len(t) <= 40 and text.startswith(t) and len(text) > len(t) and text[len(t)] != "\n":
         cut = len(t)
         view = replace(doc, text=text[:cut] + "\n" + text[cut:])
-        found = _participants(view, segment.words(view.text, user_dictionary), gazetteer_dir, user_dictionary)
+        found = _participants(view, segment.load_segmenter(user_dictionary)(view.text), gazetteer_dir, user_dictionary)
         return tuple(replace(p, start=p.start - (p.start > cut), end=p.end - (p.end > cut),
                              mention=text[p.start - (p.start > cut):p.end - (p.end > cut)]) for p in found)
     return _participants(doc, words, gazetteer_dir, user_dictionary)
