@@ -64,9 +64,11 @@ def run(paths: Annotated[list[Path], typer.Argument(help="files or folders to pr
     from pipeline.errors import PipelineError
 
     settings = _with_runner(_settings(config), runner, dask_address)
+    from flows import workers
     from flows.mine import run_mine
 
     try:
+        workers.start(settings)  # the workers warm up while Prefect's API server starts
         inputs = [str(p) for p in paths] + (_collect_first(settings) if collect else [])
         summary = run_mine(inputs, str(out), settings)
     except PipelineError as exc:

@@ -11,14 +11,12 @@ import functools
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
 from typing import Any
 
 from prefect import flow, task
@@ -28,10 +26,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipeline import collect, export as export_stage, process, topics as topic_stage
 from pipeline.errors import CollectError, TopicError
-from pipeline.gazetteer import load_gazetteer
 from pipeline.records import Document, Page, Source, Table
-from pipeline.segment import write_user_dictionary
-from pipeline.settings import RunnerKind, Settings, read_settings
+from pipeline.settings import RunnerKind, RunnerSettings, Settings, read_settings
+from flows import workers
 from flows.progress import Progress
 from flows.publish import publish_artifacts, report_task
 from pipeline.store import RawStore, Store, StoreLock
@@ -58,20 +55,6 @@ def raw_root(settings: Settings) -> Path:
     return settings.path(settings.store.root) / "raw"
 
 
-def prepare(settings: Settings) -> None:
-    """Make the resources every worker loads: the jieba user dictionary generated from the gazetteer."""
-    gaz = load_gazetteer(settings.path(settings.tag.gazetteer))
-    domain = settings.path(settings.tag.gazetteer) / "domain_terms.txt"
-    write_user_dictionary(gaz, settings.path(settings.segment.user_dictionary), domain)
-
-
-def _warm(settings: Settings) -> None:
-    """Process-pool initializer: load jieba and the spaCy pipeline once per worker."""
-    from pipeline import tag
-
-    tag.load_pipeline(settings.path(settings.tag.gazetteer), settings.path(settings.segment.user_dictionary))
-
-
 @task(name="plan", cache_policy=NONE)
 def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
     """Find the inputs, copy them to the raw store, and keep the sources that are new or stale."""
@@ -80,6 +63,7 @@ def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
     done = {d for d, v in store.versions().items() if v == versions}
     result = Plan()
     seen: dict[str, str] = {}  # doc_id → where it was first found in this run
+    places: list[tuple[str, str, int | None]] = []  # recorded in bulk: one insert per 50,000, not one per file
     for path in collect.files(paths):
         kind = collect.kind_of(path)
         if kind != "jsonl":
@@ -99,7 +83,6 @@ def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
                                        f"run again"})
             continue
         result.inputs.append({"path": str(path), "sha256": file_sha})
-        places: list[tuple[str, str, int | None]] = []
         try:
             for source, _record, error in collect.sources(path):
                 places.append((source.doc_id, source.path, source.record))
@@ -126,51 +109,17 @@ def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
             result.quarantined.append({"sha256": file_sha, "file": str(path), "stage": "collect", "reason":
                                        f"{exc}; the records before the damage are processed — repair or "
                                        f"download the file again and run again"})
-        store.add_sources(places)
+        if len(places) >= 50_000:
+            store.add_sources(places)
+            places = []
+    store.add_sources(places)
     return result
 
 
 @task(name="process-batch", cache_policy=NONE)
 def process_batch(sources: list[Source], settings: Settings) -> list[process.Outcome]:
     """Extract, segment, tag and code a batch of documents."""
-    return _run(process.batch, sources, settings)
-
-
-#: The warm worker processes of a run with runner.kind = process (see `worker_pool`); None otherwise.
-_POOL: ProcessPoolExecutor | None = None
-
-
-def _run(fn: Callable[[Any, Settings], list[process.Outcome]], items: Any, settings: Settings
-         ) -> list[process.Outcome]:
-    """Run a batch function in the run's worker pool when there is one, else here (thread or Dask worker)."""
-    pool = _POOL
-    if pool is not None:
-        return pool.submit(fn, items, settings).result()
-    return fn(items, settings)
-
-
-@contextlib.contextmanager
-def worker_pool(settings: Settings) -> Iterator[None]:
-    """With runner.kind = process, keep one pool of warm worker processes for the whole run.
-
-    Workers are forked from a forkserver that has imported the pipeline already, and load jieba and spaCy
-    once (`_warm`); Prefect's tasks run in threads and hand their batch to the pool, so no worker has to
-    start Prefect. (Prefect's own ProcessPoolTaskRunner spawns fresh interpreters that import Prefect and
-    the pipeline again: ~10 s a worker on this kind of machine, for every run.)"""
-    global _POOL
-    if settings.runner.kind is not RunnerKind.process or _POOL is not None:
-        yield
-        return
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["pipeline.process", "pipeline.tag", "pipeline.extract", "pipeline.isolate"])
-    pool = ProcessPoolExecutor(max_workers=settings.runner.workers, mp_context=ctx, initializer=_warm,
-                               initargs=(settings,))
-    _POOL = pool
-    try:
-        yield
-    finally:
-        _POOL = None
-        pool.shutdown(wait=True, cancel_futures=True)
+    return workers.run(process.batch, sources, settings)
 
 
 @task(name="topics", cache_policy=NONE)
@@ -259,7 +208,10 @@ def code_version() -> str:
 
 
 def task_runner(settings: Settings):  # noqa: ANN201 - a Prefect TaskRunner
-    r = settings.runner
+    return _task_runner(settings.runner)
+
+
+def _task_runner(r: RunnerSettings):  # noqa: ANN202
     if r.kind is RunnerKind.thread:
         return ThreadPoolTaskRunner(max_workers=r.workers)
     if r.kind is RunnerKind.dask:
@@ -268,7 +220,7 @@ def task_runner(settings: Settings):  # noqa: ANN201 - a Prefect TaskRunner
         if r.dask_address:
             return DaskTaskRunner(address=r.dask_address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": r.workers, "threads_per_worker": 1, "processes": True})
-    return ThreadPoolTaskRunner(max_workers=r.workers)  # the batches themselves run in `worker_pool`
+    return ThreadPoolTaskRunner(max_workers=r.workers)  # the batches themselves run in `workers.worker_pool`
 
 
 def _work(sources: list[Source], settings: Settings) -> list[list[Source]]:
@@ -294,7 +246,7 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
     t0 = time.perf_counter()
     summary: dict[str, Any] = {}
     with StoreLock(store_path(settings)), Store(store_path(settings)) as store:
-        prepare(settings)
+        workers.prepare(settings)
         p = plan(paths, settings, store)
         for q in p.quarantined:
             store.quarantine(q["sha256"], q["file"], q["reason"], q["stage"], q.get("record"))
@@ -302,7 +254,7 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
         processed = quarantined = 0
         again, p.todo = _resumable(store, p.todo, versions)
         batches = _work(p.todo, settings)
-        with worker_pool(settings) if p.todo or again else contextlib.nullcontext():
+        with workers.worker_pool(settings) if p.todo or again else contextlib.nullcontext():
             futures = {process_batch.submit(b, settings): b for b in batches}
             futures.update({resume_batch.submit(b, settings): [Source(d.doc_id, d.source, d.kind) for d, _t, _s in b]
                             for b in _batches(again, settings.runner.batch_size, settings.runner.workers)})
@@ -411,21 +363,33 @@ def _stored_document(store: Store, doc_id: str) -> tuple[Document, tuple[str, ..
 @task(name="resume-batch", cache_policy=NONE)
 def resume_batch(items: list[tuple[Document, tuple[str, ...], str]], settings: Settings) -> list[process.Outcome]:
     """Re-run segment (if its version changed), tag and code on documents already extracted."""
-    return _run(process.retag, items, settings)
+    return workers.run(process.retag, items, settings)
 
 
 def run_mine(paths: list[str], out: str | None, settings: Settings) -> dict[str, Any]:
     """Run the flow with the task runner the settings choose."""
     with shared_api():
-        return mine.with_options(task_runner=task_runner(settings))(paths=paths, out=out, settings=settings)
+        return _mine_flow(settings.runner)(paths=paths, out=out, settings=settings)
+
+
+@functools.lru_cache(maxsize=8)
+def _mine_flow(runner: RunnerSettings):  # noqa: ANN202 - a Prefect Flow
+    """The mine flow with the task runner these settings choose, made once per process: `with_options` derives
+    the flow's parameter schema again (~0.15 s), and each run duplicates the task runner anyway."""
+    return mine.with_options(task_runner=_task_runner(runner))
 
 
 @contextlib.contextmanager
 def shared_api() -> Iterator[None]:
     """Without a configured Prefect API, use one embedded server for every run of this process and point every
     process at it: pool workers would otherwise each start an ephemeral server of their own. It is Prefect's
-    own ephemeral server (the same singleton), started once and stopped by Prefect when the process exits."""
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+    own ephemeral server (the same singleton), started once and stopped by Prefect when the process exits.
+
+    Flow-run heartbeats are off with this embedded server: they feed a server-side zombie-run automation that an
+    embedded server, living only as long as this process, never runs; and ending a run with them on waits for
+    the heartbeat thread's one-second sleep (about 1 s a run). A configured Prefect server keeps them."""
+    from prefect.settings import (PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings,
+                                  temporary_settings)
 
     if get_current_settings().api.url:
         yield
@@ -437,7 +401,8 @@ def shared_api() -> Iterator[None]:
     previous = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
-        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        embedded = {PREFECT_API_URL: server.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+        with temporary_settings(updates=embedded):
             yield
     finally:
         if previous is None:
