@@ -77,7 +77,7 @@ class TopicSettings(_Section):
     model: TopicModel = TopicModel.timelda
     k: int = Field(30, ge=2, le=500)
     seed: int = 42
-    iterations: int = Field(400, ge=1)  # DTModel training iterations; gensim LDA's per-document iterations
+    iterations: int = Field(600, ge=1)  # DTModel training iterations; gensim LDA's per-document iterations
     passes: int = Field(5, ge=1)  # gensim LDA passes over the corpus
     period: Period = Period.year
     min_docs: int = Field(20, ge=2)
@@ -96,7 +96,7 @@ class TopicSettings(_Section):
     seed_prior: float = Field(1.0, ge=0.0)  # tomotopy: word prior of a seed word in its own topic
     seed_prior_other: float = Field(0.001, ge=0.0)  # … and in the other topics
     alpha: float = Field(0.1, gt=0.0)  # timelda: document-topic prior
-    eta: float = Field(0.01, gt=0.0)  # timelda: topic-word prior
+    eta: float = Field(0.1, gt=0.0)  # timelda: topic-word prior
     time_bandwidth: float = Field(1.0, ge=0.0)  # timelda: Gaussian kernel width over periods (0: no sharing)
     time_prior: float = Field(200.0, ge=0.0)  # timelda: pseudo-words of the overall topic in each period
     dtm_alpha_var: float = Field(0.1, gt=0.0)
