@@ -3,7 +3,7 @@ against gensim's LdaSeqModel,
 on the same 1,000 xwlb news items over 5 years (200 a year), K=10, the same topic corpus for both.
 
 Budget (stated, since LdaSeqModel does not converge in a usable time here): ours trains `topics.iterations`
-Gibbs iterations (config.yaml, 200) with one worker; LdaSeqModel runs its default initialisation (gensim LDA,
+Gibbs iterations (config.yaml: 600) with one worker; LdaSeqModel runs its default initialisation (gensim LDA,
 10 passes) and then `--ldaseq-em` EM iterations (default 2 of its 20; each EM iteration is one full
 variational pass over every time slice). LdaSeqModel is therefore stopped early, which makes the speedup a
 lower bound. NPMI: top 10 words of every topic at every time slice, document co-occurrence on the benchmark
