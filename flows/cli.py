@@ -86,7 +86,9 @@ def run(paths: Annotated[list[Path], typer.Argument(help="files or folders to pr
     typer.echo(f"tables: {summary['out']}/ ({', '.join(f'{k} {v}' for k, v in summary['tables'].items())}){reused}")
     if summary.get("report"):
         typer.echo(f"report: {summary['report']}")
-    typer.echo(f"time: {summary['seconds']['total']} s")
+    sec = summary["seconds"]
+    typer.echo(f"time: {sec['total']} s (documents {sec['documents']} s, topics {sec['topics']} s, "
+               f"export and report {sec['export']} s)")
     if not summary["new_documents"] and not summary["quarantined_now"]:
         typer.echo("nothing new: every input was processed before with the same stage versions")
     if summary["quarantined_now"]:
