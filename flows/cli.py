@@ -153,7 +153,7 @@ def tag(input_file: Annotated[Path, typer.Argument(help="JSON Lines: {id, date, 
     from pipeline.records import as_dict
 
     settings = _settings(config)
-    from flows.mine import prepare
+    from flows.workers import prepare
 
     prepare(settings)
     for source, record, error in sources(input_file):
@@ -182,7 +182,7 @@ def evaluate(gold: Annotated[Path, typer.Argument(help="gold file (CODEBOOK §4)
     from pipeline.gazetteer import level_of, load_gazetteer
 
     settings = _settings(config)
-    from flows.mine import prepare
+    from flows.workers import prepare
 
     prepare(settings)
     try:

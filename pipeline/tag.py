@@ -30,7 +30,7 @@ from pipeline.records import Document, Participant, Tagged
 
 log = logging.getLogger(__name__)
 
-VERSION = "2"
+VERSION = "3"
 
 _CJK = "\u4e00-\u9fff"
 _NUM = "0-9０-９一二两三四五六七八九十百"
@@ -83,9 +83,10 @@ _NEXT_HOST = re.compile(r"(?:商定|确定|决定|约定|下一?[次届]|明年)
 _IMPLICIT_SCOPE = re.compile(rf"(?:(?<=[^{_CJK}])|(?<=^)|(?<=[由和及与]))(省|自治区|市)")
 #: a governor or mayor named by bare title at the start of a clause (副市长主持会议)
 _BARE_TITLE = re.compile(r"(?:(?<=[，。；：\n])|^)(?:常务)?(?:副)?(省长|市长|自治区主席)(?=主持|出席|参加|讲话|致辞)")
-#: who of a body attends: 主要负责同志, 有关司局负责同志, 党政主要负责同志, 的市长或分管副市长, 代表
-_PERSON_WORD = (r"(?:党政)?(?:主要|有关|分管|相关)?(?:负责同志|负责人|代表|"
-                r"(?:常务)?副?(?:市长|省长|主席|县长|区长|专员|州长|局长|厅长|主任|部长)|行政长官)")
+#: who of a body attends: 主要负责同志, 有关司局负责同志, 党政主要负责同志, 主要领导 (not 有关领导同志: a
+#: State Council leader chairing a mechanism's meeting stands for the mechanism), 的市长或分管副市长, 代表
+_PERSON_WORD = (r"(?:党政)?(?:主要领导(?:同志)?|(?:主要|有关|分管|相关)?(?:负责同志|负责人|代表|"
+                r"(?:常务)?副?(?:市长|省长|主席|县长|区长|专员|州长|局长|厅长|主任|部长)|行政长官))")
 _PERSONS = re.compile(rf"(?:的)?(?:有关|相关)?(?:[{_CJK}]{{1,4}}(?:司|局|处|室)(?=有关|相关|主要|负责))?(?:有关|相关)?"
                       rf"{_PERSON_WORD}(?:(?:或|和|、){_PERSON_WORD})*")
 
