@@ -207,11 +207,7 @@ def code_version() -> str:
     return __version__
 
 
-def task_runner(settings: Settings):  # noqa: ANN201 - a Prefect TaskRunner
-    return _task_runner(settings.runner)
-
-
-def _task_runner(r: RunnerSettings):  # noqa: ANN202
+def _task_runner(r: RunnerSettings):  # noqa: ANN202 - a Prefect TaskRunner
     if r.kind is RunnerKind.thread:
         return ThreadPoolTaskRunner(max_workers=r.workers)
     if r.kind is RunnerKind.dask:

@@ -38,6 +38,9 @@ PRELOAD = ["__main__", "flows.workers"]
 
 _context = multiprocessing.get_context("forkserver")
 
+#: Whether `start` has launched the forkserver of this process.
+_started = False
+
 #: The process that loaded the pipeline in `_warm_forkserver` (the forkserver), if any.
 _warmed_in: int | None = None
 
@@ -54,9 +57,8 @@ def prepare(settings: Settings) -> None:
     from pipeline.gazetteer import load_gazetteer
     from pipeline.segment import write_user_dictionary
 
-    gaz = load_gazetteer(settings.path(settings.tag.gazetteer))
-    domain = settings.path(settings.tag.gazetteer) / "domain_terms.txt"
-    write_user_dictionary(gaz, settings.path(settings.segment.user_dictionary), domain)
+    gaz_dir, udict = _paths(settings)
+    write_user_dictionary(load_gazetteer(gaz_dir), udict, gaz_dir / "domain_terms.txt")
 
 
 def warm(settings: Settings) -> None:
@@ -68,12 +70,11 @@ def warm(settings: Settings) -> None:
 
 def start(settings: Settings) -> None:
     """Launch the warm forkserver in the background (no-op unless runner.kind is process, or when one runs)."""
-    if settings.runner.kind is not RunnerKind.process:
-        return
+    global _started
+    if settings.runner.kind is not RunnerKind.process or _started:
+        return  # one forkserver a process (a dead one is restarted by multiprocessing, cold)
     from multiprocessing import forkserver
 
-    if getattr(forkserver._forkserver, "_forkserver_pid", None) is not None:
-        return  # this process has one already (a dead one is restarted by multiprocessing, cold)
     prepare(settings)
     gaz, udict = _paths(settings)
     previous = os.environ.get(WARM_ENV)
@@ -81,6 +82,7 @@ def start(settings: Settings) -> None:
     try:  # the forkserver inherits the environment as it is now
         _context.set_forkserver_preload(PRELOAD)
         forkserver.ensure_running()
+        _started = True
     finally:
         if previous is None:
             os.environ.pop(WARM_ENV, None)

@@ -145,7 +145,6 @@ class _WordTokenizer:
 
     def __init__(self, vocab, user_dictionary: Path | str | None) -> None:  # noqa: ANN001
         self.vocab = vocab
-        self.user_dictionary = user_dictionary
         self._cut = segment.load_segmenter(user_dictionary)
 
     def __call__(self, text: str) -> Doc:
@@ -171,9 +170,15 @@ def load_pipeline(gazetteer_dir: Path | str, user_dictionary: Path | str | None)
 
 
 @functools.cache
-def _dept_regex(gaz: Gazetteer) -> re.Pattern[str]:
+def _dept_words(gaz: Gazetteer) -> str:
+    """The gazetteer's department words as one regex alternation, longest first."""
     alts = sorted({a for d in gaz.departments for a in d.pattern.split("|")}, key=len, reverse=True)
-    words = "|".join(map(re.escape, alts))
+    return "|".join(map(re.escape, alts))
+
+
+@functools.cache
+def _dept_regex(gaz: Gazetteer) -> re.Pattern[str]:
+    words = _dept_words(gaz)
     return re.compile(rf"(?:省|市|区|县|自治区)?((?:{words})(?:(?:和|、)(?:{words}))*)")
 
 
@@ -337,8 +342,7 @@ def _home(units: list[_Unit], gaz: Gazetteer) -> tuple[Entry | None, Entry | Non
 @functools.cache
 def _scoped_dept_regex(gaz: Gazetteer) -> re.Pattern[str]:
     """省|自治区|市 followed by a department word (longest first)."""
-    words = "|".join(sorted({a for d in gaz.departments for a in d.pattern.split("|")}, key=len, reverse=True))
-    return re.compile(rf"(省|自治区|市)({words})")
+    return re.compile(rf"(省|自治区|市)({_dept_words(gaz)})")
 
 
 def _implicit_units(text: str, units: list[_Unit], gaz: Gazetteer, date: str | None) -> list[_Unit]:
@@ -674,7 +678,8 @@ def participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
     if t and len(t) <= 40 and text.startswith(t) and len(text) > len(t) and text[len(t)] != "\n":
         cut = len(t)
         view = replace(doc, text=text[:cut] + "\n" + text[cut:])
-        found = _participants(view, segment.load_segmenter(user_dictionary)(view.text), gazetteer_dir, user_dictionary)
+        words = segment.load_segmenter(user_dictionary)(view.text)  # inside the tag stage: not segment.words
+        found = _participants(view, words, gazetteer_dir, user_dictionary)
         return tuple(replace(p, start=p.start - (p.start > cut), end=p.end - (p.end > cut),
                              mention=text[p.start - (p.start > cut):p.end - (p.end > cut)]) for p in found)
     return _participants(doc, words, gazetteer_dir, user_dictionary)
