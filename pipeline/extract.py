@@ -27,7 +27,7 @@ from pipeline.settings import ExtractSettings, OcrEngine
 
 log = logging.getLogger(__name__)
 
-VERSION = "4"  # 4: news-release headline chosen as title over the issuer line; 3: ruled-table detector (grids drawn as one path found), full-width (cid: dropped
+VERSION = "5"  # 5: a title wrapped onto the next lines is joined; 4: news-release headline chosen as title over the issuer line; 3: ruled-table detector (grids drawn as one path found), full-width (cid: dropped
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
@@ -735,7 +735,7 @@ def _docx_text(path: Path) -> str:
 
 
 _TITLE_MAX = 80
-_TITLE_HINT = re.compile(r"^关于.{2,70}(通知|意见|办法|决定|规定|方案|报告|通报|批复|函|公告|规则|细则|纪要)$")
+_TITLE_HINT = re.compile(r"^(?:[^，。：；\s]{2,30}?)?关于.{2,90}(通知|意见|办法|决定|规定|方案|报告|通报|批复|函|公告|规则|细则|纪要)$")
 _NOT_TITLE = re.compile(r"(文件|〔\d{4}〕\d+号|\[\d{4}\]\d+号)$|^附件\d*$|^[\d\s\-—年月日]+$")
 
 
@@ -743,11 +743,47 @@ _NOT_TITLE = re.compile(r"(文件|〔\d{4}〕\d+号|\[\d{4}\]\d+号)$|^附件\d*
 _HEADLINE = re.compile(r"^[^。！？；]{6,60}$")
 _HEADLINE_EVENT = re.compile(r"会议|召开|举行|举办|签署|签订|联席|座谈|协议|备忘录|启动|发布|成立|部署|通知|公报")
 #: An issuer line above the headline (a body's name alone), not a title.
-_ISSUER = re.compile(r"^.{2,20}(部|委员会|委|办公室|办|厅|局|署|政府|秘书处|编辑部|新闻中心|公司|集团|中心)$")
+_ISSUER = re.compile(r"^.{2,20}(部|委员会|委|办公室|办|厅|局|署|政府|秘书处|编辑部|新闻中心|公司|集团|中心|小组)$")
+
+
+#: The end of a complete title: its document type or a closing bracket.
+_TITLE_END = re.compile(r"(通知|意见|办法|决定|规定|方案|报告|通报|批复|函|公告|规则|细则|纪要|条例|规划|清单|标准|指南|表|）|\)|》|”)$")
+#: A heading that starts the body (第一章 总则, 一、, （一）, 1.).
+_SECTION_HEAD = re.compile(r"^(?:第[一二三四五六七八九十百\d]+[章节条部分]|[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+[.、])")
+#: A line that cannot be part of a title: sentence punctuation, an addressee (住房城乡建设部：), a date line.
+_NOT_TITLE_PART = re.compile(r"[。；：:，]|^[\d\s〇零一二三四五六七八九十年月日号]+$")
+
+
+def _title_lines(text: str) -> list[str]:
+    """The first lines of a document with a wrapped title joined: a title set in a large font breaks where the
+    line is full (长三角城市经济协调会第十二次市长联席会议在台 / 州举行), so a line without sentence punctuation is
+    joined with the next when that one is no longer and neither is an issuer, 文号 or date line."""
+    lines = [x.strip() for x in text.split("\n")[:30] if x.strip()]
+    out: list[str] = []
+    last = ""  # the last physical line of out[-1]
+    for line in lines:
+        if out and _wraps(last, line) and len(out[-1]) + len(line) <= _TITLE_MAX:
+            out[-1] += line
+        else:
+            out.append(line)
+        last = line
+    return out
+
+
+def _wraps(last: str, line: str) -> bool:
+    """Whether `line` continues a title line `last` that broke where it was full."""
+    if len(last) < 12 or len(line) > len(last) + 2 or cjk_share(last) < 0.6 or cjk_share(line) < 0.6:
+        return False
+    if any(_NOT_TITLE_PART.search(x) or _NOT_TITLE.search(x) for x in (last, line)) or _ISSUER.match(last) \
+            or _ISSUER.match(line) or _SECTION_HEAD.match(line):
+        return False
+    if _TITLE_END.search(last):  # 管理办法 / （征求意见稿）: only a bracketed addition goes on
+        return line.startswith("（")
+    return True
 
 
 def _title_from(text: str, fallback: str) -> str:
-    lines = [x.strip() for x in text.split("\n")[:30] if x.strip()]
+    lines = _title_lines(text)
     for line in lines:
         if _TITLE_HINT.match(line):
             return line

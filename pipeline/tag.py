@@ -30,7 +30,7 @@ from pipeline.records import Document, Participant, Tagged
 
 log = logging.getLogger(__name__)
 
-VERSION = "3"
+VERSION = "4"  # 4: lists go on across a body the gazetteer lacks; 省X after 包括; the issuer of a letter
 
 _CJK = "\u4e00-\u9fff"
 _NUM = "0-9０-９一二两三四五六七八九十百"
@@ -43,10 +43,10 @@ _LOWER_UNITS = re.compile(r"城市|市县|县|地州|市区|市（区）|区县|
 _GOV_WORDS = re.compile(r"(?:省|市|区|县|自治区)?(?:人民)?政府|行政公署|行署")
 _NON_GOV = re.compile(r"机场|企业|集团|公司|高校|大学|医院|银行|媒体|专家|学者|代表团|球队|运动员|游客|居民|群众|农民|商会|协会")
 _DIRECTIVE = re.compile(r"(?:也|还|都|均)?(?:要|应|应当|需要|需|必须|务必|切实|不得|可以)")
-_ADV = (rf"(?:今天|今日|昨天|日前|近日|近期|目前|此前|已经|已|将|正式|也|还|又|均|都|率先|首次|再次|一起|进一步|全力|"
+_ADV = (rf"(?:今天|今日|昨天|日前|近日|近期|目前|此前|已经|已|将|正式|紧急|也|还|又|均|都|率先|首次|再次|一起|进一步|全力|"
         rf"先后|积极|共同|联合|分别|同期|同步|携手|在[^，。；]{{1,24}}?，?(?=召开|举行|签署|签订|举办|发言|联合|共同|参会|出席|参加)|"
         rf"作为[^，。；]{{1,16}}?(?=主持|承办|主办|召集|出席|参加)|派员|"
-        rf"于[^，。；]{{1,12}}?(?=召开|举行|签署|签订)|（[^）]{{0,16}}）|[{_NUM}]{{1,3}}(?:日|号)(?:上午|下午|晚|晚间)?|"
+        rf"于[^，。；]{{1,12}}?(?=召开|举行|签署|签订)|（[^）]{{0,16}}）|[{_NUM}]{{1,3}}(?:日|号)(?:上午|下午|晚上|晚间|晚)?|"
         rf"[{_NUM}]+月[{_NUM}]+日|今年|本月|当天|共|等)*")
 _VERB = re.compile(
     r"签署|签订|签约|联合|共同|分别|达成|启动|开展|推动|推进|建立|形成|设立|成立|发布|印发|出台|制定|组织|牵头|主持|召开|举行|"
@@ -316,7 +316,13 @@ def _units(doc: Document, words: list[str], gaz: Gazetteer, nlp: Language) -> li
             u.start = m.start()
             u.mention = m.group(0)
             u.end = u.ext_end = m.end()
-    return out
+    # a central body's short name that became a jurisdiction's department (江西省|发展改革委) is not a unit of its own
+    kept: list[_Unit] = []
+    for u in out:
+        if kept and u.kind == "body" and u.start < kept[-1].end:
+            continue
+        kept.append(u)
+    return kept
 
 
 def _home(units: list[_Unit], gaz: Gazetteer) -> tuple[Entry | None, Entry | None]:
@@ -342,7 +348,11 @@ def _home(units: list[_Unit], gaz: Gazetteer) -> tuple[Entry | None, Entry | Non
 @functools.cache
 def _scoped_dept_regex(gaz: Gazetteer) -> re.Pattern[str]:
     """省|自治区|市 followed by a department word (longest first)."""
-    return re.compile(rf"(省|自治区|市)({_dept_words(gaz)})")
+    return re.compile(rf"(省|自治区|市)({_dept_words(gaz)}|(?:人民)?政府(?!办|驻|[{_CJK}]{{0,6}}(?:厅|局|委|室)))")
+
+
+#: what may stand right before 省/市 + a department word of the document's own jurisdiction (包括省发展改革委)
+_SCOPE_AFTER = re.compile(r"(?:由|和|及|与|同|包括|包含|有|为|是|经|请|会同|联合|牵头)$")
 
 
 def _implicit_units(text: str, units: list[_Unit], gaz: Gazetteer, date: str | None) -> list[_Unit]:
@@ -355,8 +365,8 @@ def _implicit_units(text: str, units: list[_Unit], gaz: Gazetteer, date: str | N
     added = []
     for m in _scoped_dept_regex(gaz).finditer(text):
         a = m.start()
-        if a > 0 and re.match(rf"[{_CJK}]", text[a - 1]) and text[a - 1] not in "由和及与":
-            continue
+        if a > 0 and re.match(rf"[{_CJK}]", text[a - 1]) and not _SCOPE_AFTER.search(text, max(0, a - 4), a):
+            continue  # 江苏省发改委 is the jurisdiction's; 各省发改委 / 外省公安机关 are not the home province's
         inside = [u for u in units if u.kind == "body" and m.start(2) <= u.start and u.end <= m.end()]
         inside_spans = {(u.start, u.end) for u in inside}
         if any(x < m.end() and a < y for x, y in taken if (x, y) not in inside_spans):
@@ -366,6 +376,9 @@ def _implicit_units(text: str, units: list[_Unit], gaz: Gazetteer, date: str | N
         home = city if scope == "市" else province
         if home is None or (scope == "自治区" and not home.name.endswith("自治区")) or (
                 scope == "省" and not home.name.endswith("省")):
+            continue
+        if m.group(2) in ("人民政府", "政府"):  # 经省人民政府同意: the home government itself
+            added.append(_Unit(a, m.end(), m.group(0), [(gaz.full_name(home), home, "general")], "jurisdiction"))
             continue
         dep = gaz.department(home, m.group(2), date)
         if dep is None:
@@ -613,15 +626,21 @@ def _role(verb: str, text: str, i: int) -> str:
     return "member"
 
 
+#: a body the gazetteer does not know, between two listed ones (…水利部、国家安全监管总局、国家能源局): the list goes on
+_UNKNOWN_MEMBER = re.compile(rf"、[{_CJK}]{{2,16}}?(?:部|委|局|署|办|厅|委员会|办公室)(?:、|和|及|以及)")
+
+
 def _lists(units: list[_Unit], text: str) -> list[list[_Unit]]:
-    """Group units joined by 、 和 及 以及 or written next to each other (重庆四川)."""
+    """Group units joined by 、 和 及 以及 or written next to each other (重庆四川), also across one body the
+    gazetteer does not know."""
     groups: list[list[_Unit]] = []
     for u in units:
         if groups:
             last = groups[-1][-1]
             gap = text[last.ext_end:u.start]
             if gap in ("、", "和", "及", "以及", "") and last.kind == u.kind == "jurisdiction" or \
-                    gap in ("、", "和", "及", "以及") and not (last.kind == "group" or u.kind == "group"):
+                    (gap in ("、", "和", "及", "以及") or _UNKNOWN_MEMBER.fullmatch(gap)) and \
+                    not (last.kind == "group" or u.kind == "group"):
                 groups[-1].append(u)
                 continue
         groups.append([u])
@@ -735,7 +754,8 @@ def _participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
             continue
         pre = text[_clause_start(text, first.start):first.start]
         continued = pre in ("以及", "及")  # …负责同志，以及香港、澳门特别行政区行政长官出席会议
-        if _PRE_BLOCK.search(pre) and not (continued and _attends_later(text, last.ext_end)):
+        if _PRE_BLOCK.search(pre) and not _ATTENDANCE.search(pre) and \
+                not (continued and _attends_later(text, last.ext_end)):
             continue
         sa, _ = _sentence_bounds(text, first.start)
         if _NEXT_HOST.search(text[sa:first.start]):
@@ -799,6 +819,8 @@ def _participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
         if etc_places and not partner and not _JOINT_VERB.match(verb.group(0)):
             continue  # 河北、湖南、青海等地建立…: each on its own
         add_list(group, _role(verb.group(0), text, vpos), text, gaz, doc, j, dept_words, add)
+    if _SYSTEM_DOC.search(text) and (issuer := _issuer(text, units)) is not None:
+        add(issuer, "host")
     _finish_anaphora(units, text, found, add)
     body_found = {k: f for k, f in found.items() if not f.headline}
     if body_found:
@@ -806,6 +828,24 @@ def _participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
     return tuple(Participant(f.name, f.mention, f.start, f.end, f.entry.level, f.entry.region_code,
                              f.entry.province if f.entry.level != "national" else "", f.sector, f.role)
                  for f in sorted(found.values(), key=lambda f: f.start))
+
+
+_SIGNATURE_DATE = re.compile(rf"\n?(?:[{_NUM}〇零]{{4}}|[0-9]{{4}})年[{_NUM}0-9]{{1,3}}月[{_NUM}0-9]{{1,3}}日\s*(?:（[^）]*）\s*)?$")
+
+
+def _issuer(text: str, units: list[_Unit]) -> _Unit | None:
+    """The body that issues an official letter (公文): its name is the banner, the document's first line, and
+    signs it on the line above the closing date (国务院办公厅 … 国务院办公厅 / 二〇一四年七月十一日). The unit of
+    the signature, or None."""
+    first = next((u for u in units if u.kind in ("body", "jurisdiction")), None)
+    if first is None or text[:first.start].strip() or not text.startswith("\n", first.end):
+        return None
+    tail = text.rstrip()
+    for u in reversed(units):
+        if u.mention == first.mention and u.start > first.end and text[u.end:u.end + 1] == "\n" and \
+                _SIGNATURE_DATE.match(tail, u.end) and not tail[:u.start].endswith(("：", "，")):
+            return u
+    return None
 
 
 def _attends_later(text: str, j: int) -> str | None:

@@ -361,6 +361,25 @@ def test_real_red_header_joint_issuance_comes_first(shared_pdfs):
     assert [p.n for p in doc.pages if p.quality == "empty"] == [43]
 
 
+@pytest.mark.parametrize(("stem", "title"), [
+    ("b9b6d01d4011", "安徽电力现货市场准入退出实施细则"),  # a title wrapped onto a second line
+    ("921cb362a88c", "山东省虚拟电厂建设运行管理办法（征求意见稿）"),  # its bracketed addition on the next line
+    ("bf66396868a2", "湖北省电力中长期市场实施细则"),  # 第一章 总则 below it is the body
+])
+def test_real_titles_are_whole(shared_pdfs, stem, title):
+    assert extract.document(_source(shared_pdfs / f"{stem}.pdf"), settings=NO_OCR).title == title
+
+
+@pytest.mark.parametrize(("text", "title"), [
+    ("长三角城市经济协调会第十二次市长联席会议在台\n州举行\n10月14日，会议在台州举行。", "长三角城市经济协调会第十二次市长联席会议在台州举行"),
+    ("国务院办公厅\n国办函〔2014〕68号\n国务院办公厅关于同意建立城市地下管线综合管理\n部际联席会议制度的函\n住房城乡建设部：\n",
+     "国务院办公厅关于同意建立城市地下管线综合管理部际联席会议制度的函"),
+    ("中国普惠金融指标分析报告（2023-2024 年）\n中国人民银行普惠金融工作小组\n", "中国普惠金融指标分析报告（2023-2024 年）"),
+])
+def test_wrapped_titles_are_joined(text, title):
+    assert extract._title_from(text, "fallback") == title
+
+
 def test_real_garbled_founder_fonts_are_not_kept_as_text(shared_pdfs):
     doc = extract.document(_source(shared_pdfs / "65298673a9ed.pdf"), settings=NO_OCR)
     flagged = [p.n for p in doc.pages if p.quality == "needs_ocr"]

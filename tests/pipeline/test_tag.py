@@ -64,6 +64,17 @@ CASES = [
      {"国家发展和改革委员会", "山西省发展和改革委员会", "陕西省发展和改革委员会", "河南省发展和改革委员会"}),
     ("联席会议召集人、民政部部长主持会议并讲话。", "2025-06-18", {"民政部"}),
     ("会议商定，第十七次市长联席会议由淮安市承办。", "2016-04-14", set()),
+    # member lists of system documents: a body the gazetteer may not know does not end the list; official
+    # abbreviations of former bodies (国家安全监管总局); 省X after 包括 and 省人民政府 are the home province's
+    ("联席会议由住房城乡建设部、国家发展改革委、水利部、国家安全监管总局、国家航天测控总局、国家能源局等6个部门组成。",
+     "2014-07-11", {"住房和城乡建设部", "国家发展和改革委员会", "水利部", "国家安全生产监督管理总局", "国家能源局"}),
+    ("江苏省人民政府办公厅关于同意建立联席会议制度的函\n经省人民政府同意，现函复如下：联席会议由省文化和旅游厅牵头，"
+     "成员单位包括省发展改革委、省财政厅、省水利厅。", "2020-12-08",
+     {"江苏省", "江苏省文化和旅游厅", "江苏省发展和改革委员会", "江苏省财政厅", "江苏省水利厅"}),
+    ("各省政府要建立联席会议制度，成员单位包括省发展改革委、省财政厅。", "2020-12-08", set()),
+    # State Council coordination bodies acting together with ministries
+    ("针对广东的暴雨洪涝灾情，国家减灾委、民政部16号晚上紧急启动国家四级救灾应急响应，派出工作组赶赴灾区。", "2016-05-17",
+     {"国家减灾委员会", "民政部"}),
     # renamed bodies as of the date
     ("国家旅游局与国家发展改革委联合印发通知。", "2019-06-01", {"文化和旅游部", "国家发展和改革委员会"}),
     # non-participants: the news source, venues, names inside names, demands, companies, foreign governments
@@ -80,6 +91,26 @@ CASES = [
 @pytest.mark.parametrize(("text", "date", "expected"), CASES, ids=[c[0][:12] for c in CASES])
 def test_participants_of_real_phrasings(user_dict, text, date, expected):
     assert {p.name for p in _tag(text, date, user_dict)} == expected
+
+
+def test_the_issuer_of_an_official_letter_signs_it(user_dict):
+    """A letter that approves a joint-meeting system: its issuer heads it and signs above the date."""
+    text = ("国务院办公厅\n国务院办公厅关于同意建立城市地下管线综合管理部际联席会议制度的函\n住房城乡建设部：\n"
+            "国务院同意建立由住房城乡建设部牵头的城市地下管线综合管理部际联席会议制度。\n"
+            "联席会议由住房城乡建设部、国家发展改革委、财政部等3个部门组成。\n国务院办公厅\n二〇一四年七月十一日")
+    ps = {p.name: p for p in _tag(text, "2014-07-11", user_dict)}
+    assert set(ps) == {"国务院办公厅", "国务院", "住房和城乡建设部", "国家发展和改革委员会", "财政部"}
+    issuer = ps["国务院办公厅"]
+    assert issuer.role == "host" and issuer.start == text.rindex("国务院办公厅")
+    # without the signature above a date, the banner alone is not taken
+    unsigned = text.rsplit("\n国务院办公厅\n", 1)[0]
+    assert "国务院办公厅" not in {p.name for p in _tag(unsigned, "2014-07-11", user_dict)}
+
+
+def test_a_province_department_is_not_also_the_central_body(user_dict):
+    text = "湖北省、湖南省、江西省发展改革委主要负责同志出席会议。"
+    assert {p.name for p in _tag(text, "2015-10-14", user_dict)} == {
+        "湖北省发展和改革委员会", "湖南省发展和改革委员会", "江西省发展和改革委员会"}
 
 
 def test_evidence_offsets_and_attributes(user_dict):
