@@ -16,7 +16,7 @@ from pipeline.gazetteer import PROVINCE_SHORT
 from pipeline.dates import cn_number, find_dates
 from pipeline.records import COLLAB_TYPES, LEVELS, Codes, Document, Evidence, Participant
 
-VERSION = "2"
+VERSION = "3"  # 3: series names keep 和 inside department names and brackets, drop 关于调整/印发, 省 → the issuing province
 
 # --- geography: provincial units, their short names and one-character abbreviations (GB/T 2260) ---------------
 PROVINCES = PROVINCE_SHORT  # full name → (short name, one-character abbreviation)
@@ -553,8 +553,13 @@ def goals_of(text: str, limit: int = 5) -> tuple[list[str], list[Evidence]]:
 
 # --- meeting metadata ---------------------------------------------------------------------------------------------
 _NUMERAL = r"[0-9一二三四五六七八九十百零〇两]+"
-_NAME_CHARS = r"[\u4e00-\u9fff0-9A-Za-z“”·\-－—]"
-_CUT = re.compile(r"^.*(从|首次|召开|举行|出席|参加|参与|主持|牵头|组成|建立|设立|成立|同意|对|暨|在|由|是|了|和|的|、|年度|届|次)")
+_NAME_CHARS = r"[\u4e00-\u9fff0-9A-Za-z“”·\-－—（）]"
+_CUT = re.compile(r"^.*(从|首次|召开|举行|出席|参加|参与|主持|牵头|组成|建立|设立|成立|同意|印发|调整|关于|对|暨|在|由|是|了|和|的|、|"
+                  r"年度|届|次)")
+#: 和 inside a department's name (人力资源和社会保障) does not separate two names
+_NAME_HE = re.compile(r"(人力资源|工业|住房|文化|发展|卫生|林业|粮食|农业|生态)和(社会保障|信息化|城乡建设|旅游|改革|计划生育|草原|"
+                      r"物资储备|农村|环境)")
+_HE = "\ue000"
 _CUT_KEEP_DE = re.compile(r"^.*(从|首次|召开|举行|出席|参加的|参与的|主持|牵头的|组成的|建立|设立|成立|同意|(?<!应)对|暨|在|由|是|了|、|年度)")
 _CUT_NAMED = re.compile(r"^.*(从|召开|举行|出席|参加的|主持|(?<!应)对|在|由|是|、)")
 _JOINT_NAME = re.compile(rf"({_NAME_CHARS}{{2,40}}?)(部际联席会议?|部级联席会议?|省际联席会议?|联席会议?)(?!办公室|办)")
@@ -586,9 +591,14 @@ SERIES_ALIASES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+#: the province of a provincial government's document, from its banner (江苏省人民政府办公厅)
+_HOME_PROVINCE = re.compile(r"^\s*([\u4e00-\u9fff]{2,3}省)(?:人民政府|政府|委员会|委)")
+
+
 def canonical_series(name: str) -> str:
     """The canonical name of a series: ordinals and 全体 dropped for matching, known variants linked."""
     bare = re.sub(rf"第{_NUMERAL}[次届](?=(全体)?会议|[^第]{{0,6}}联席会|$)", "", name)
+    bare = re.sub(r"(联席)?会议会议$", r"\1会议", bare)  # …联席会议第五次会议
     for pat, canonical in SERIES_ALIASES:
         if pat.match(bare):
             return canonical
@@ -607,7 +617,10 @@ def series_of(doc: Document, cls: str, v: _View) -> tuple[str | None, tuple[int,
         sources.append((text, True))
     for src, in_text in sources:
         for m in _JOINT_NAME.finditer(src):
-            stem = _CUT.sub("", re.sub(rf"第{_NUMERAL}[次届](?=[^第]{{0,6}}$)", "", m.group(1)))
+            stem = _NAME_HE.sub(rf"\1{_HE}\2", re.sub(rf"第{_NUMERAL}[次届](?=[^第]{{0,6}}$)", "", m.group(1)))
+            stem = _CUT.sub("", stem).replace(_HE, "和")
+            if stem.startswith("省") and (home := _HOME_PROVINCE.search(text[:300])):
+                stem = home.group(1) + stem[1:]  # 省大运河文化带建设工作联席会议 of 江苏省人民政府办公厅's letter
             stem = _ORDINAL_PREFIX.sub("", stem)
             kind = m.group(2).rstrip("议").replace("部级", "部际")
             if len(stem) < 3 or re.fullmatch(r"[^\u4e00-\u9fff]*|相关部门|有关部门|专家|[两三四五六七八九十0-9]+个?部门", stem):

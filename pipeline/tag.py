@@ -73,6 +73,14 @@ _SYSTEM_SENTENCE = re.compile(r"联席会议(?:制度|机制)|成员单位|领�
 _ATTENDANCE = re.compile(r"(?:出席|参加|列席)(?:会议|签约仪式|本次会议)?的(?:有|是|单位有|单位包括)$|与会(?:单位|城市)?(?:有|包括)$|"
                          r"成员单位(?:包括|有|为|是)?：?$|参会(?:单位|城市)?(?:有|包括)：?$")
 _SYSTEM_DOC = re.compile(r"联席会议(?:制度|机制)|成员单位")
+#: the later bodies of a guiding list (在财政部、生态环境部指导下)
+_GUIDES_TOO = re.compile(r"在[^，。；在]{2,24}[、和及与]$")
+#: …为(联席会议)成员单位 after 增补X
+_MEMBER_OF = re.compile(rf"为[{_CJK}]{{0,40}}?成员单位")
+#: the body whose head convenes a joint meeting (召集人由X主要负责同志担任; X主要负责同志担任召集人)
+_CONVENER_AFTER = re.compile(r"(?:主要|有关)?负责同志(?:担任|为)(?:联席会议)?召集人")
+_CONVENER_BEFORE = re.compile(r"召集人(?:仍|均)?由$")
+_CONVENER_TAIL = re.compile(r"(?:主要|有关)?负责同志担任")
 #: a formal attendance predicate (…负责同志，…市长出席会议); what may not stand between a list and it
 _ATTEND = re.compile(r"(?:共同|一同|均|分别)?(?:出席|参加|列席|参会|与会|到会)(?:了)?(?:会议|本次会议|座谈会|签约仪式|活动|指导)?")
 _ATTEND_GAP_BLOCK = re.compile(r"召开|举行|主持|签署|签订|介绍|汇报|通报|要求|强调|指出|研究|审议|听取|交流|承办|主办|"
@@ -217,11 +225,18 @@ def _in_speech(text: str, i: int) -> bool:
 
 
 def _headline_end(doc: Document) -> int:
+    """Where the headline ends: the first line when it is short and ends no sentence; below a banner (the issuer,
+    the 文号: short lines) the line or lines that carry the document's title."""
     text = doc.text
     nl = text.find("\n")
-    if 0 < nl <= 40 and not re.search(r"[。！？；：]$", text[:nl]):
-        return nl
-    return 0
+    if not (0 < nl <= 40 and not re.search(r"[。！？；：]$", text[:nl])):
+        return 0
+    title = doc.title
+    if len(title) >= 6 and not text.startswith(title):
+        m = re.compile("\n?".join(map(re.escape, title))).search(text, nl + 1, 400)
+        if m and text[m.start() - 1] == "\n" and all(len(x) <= 40 for x in text[:m.start() - 1].split("\n")):
+            return m.end()
+    return nl
 
 
 def _units(doc: Document, words: list[str], gaz: Gazetteer, nlp: Language) -> list[_Unit]:
@@ -741,10 +756,14 @@ def _participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
     # guidance: 在X（专家组）的指导下; membership added: 增补X为成员单位
     for u in units:
         if u.kind in ("body", "group", "office") and not _in_speech(text, u.start):
-            if text[u.start - 1:u.start] == "在" and re.match(r"[^，。；]{0,8}?的?(?:统一)?指导下", text[u.end:]):
+            if (text[u.start - 1:u.start] == "在" or _GUIDES_TOO.search(text, max(0, u.start - 30), u.start)) and \
+                    re.match(r"[^，。；]{0,8}?的?(?:统一)?指导下", text[u.end:]):
                 add(u, "superior")
-            elif text[u.start - 2:u.start] == "增补" and text.startswith("为成员单位", u.end):
+            elif text[u.start - 2:u.start] == "增补" and _MEMBER_OF.match(text, u.end):
                 add(u, "member")
+            elif _CONVENER_AFTER.match(text, u.end) or (
+                    _CONVENER_BEFORE.search(text, max(0, u.start - 12), u.start) and _CONVENER_TAIL.match(text, u.end)):
+                add(u, "host")  # 联席会议召集人由X主要负责同志担任: the convening body
     # lists of bodies that act
     for group in _lists(units, text):
         first, last = group[0], group[-1]
@@ -762,6 +781,9 @@ def _participants(doc: Document, words: list[str], gazetteer_dir: Path | str,
             continue
         _share_department(group, text, gaz, doc.date)
         j = last.ext_end
+        if pre.endswith("增补") and _MEMBER_OF.match(text, j):
+            add_list(group, "member", text, gaz, doc, j, "", add)  # 增补A、B为…成员单位
+            continue
         if text.startswith("”", j) and first.kind == "bloc":
             j += 1
         if text.startswith("等地", j) and len(group) >= 2:

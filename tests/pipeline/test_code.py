@@ -83,6 +83,23 @@ def test_leading_group_make_up_gives_levels_and_regions():
     assert set(c.collab_type) == {"cross_regional", "cross_level", "cross_departmental"}
 
 
+@pytest.mark.parametrize("text, series", [
+    # 和 inside a department's name; the session number inside the name
+    ("9月2日，京津冀人力资源和社会保障协同发展第五次联席会议在石家庄召开，三地人社部门签署合作协议。",
+     "京津冀人力资源和社会保障协同发展联席会议"),
+    # a letter that adjusts or sets up a system: 关于调整/印发 is not part of the name; 省 is the issuing province
+    ("国务院办公厅关于调整全国农民工工作部际联席会议成员单位的函\n人力资源社会保障部：你部关于调整全国农民工工作部际联席会议"
+     "成员单位的请示收悉。", "全国农民工工作部际联席会议"),
+    ("江苏省人民政府办公厅\n江苏省人民政府办公厅关于同意建立省大运河文化带建设工作联席会议制度的函\n"
+     "省人民政府同意建立省大运河文化带建设工作联席会议制度。", "江苏省大运河文化带建设工作联席会议"),
+    # a bracketed part of the name
+    ("川渝合作示范区（广安片区）建设联席会议第三次会议今天在广安召开，川渝两地有关部门出席会议。",
+     "川渝合作示范区（广安片区）建设联席会议"),
+])
+def test_series_names(text, series):
+    assert code.codes(_doc(text), ()).series == series
+
+
 def test_series_variants_are_linked():
     assert code.canonical_series("长三角城市经济协调会第十九次会议") == "长三角城市经济协调会市长联席会议"
     assert code.canonical_series("泛珠行政首长联席会议") == "泛珠三角区域合作行政首长联席会议"

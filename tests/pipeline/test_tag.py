@@ -72,6 +72,10 @@ CASES = [
      "成员单位包括省发展改革委、省财政厅、省水利厅。", "2020-12-08",
      {"江苏省", "江苏省文化和旅游厅", "江苏省发展和改革委员会", "江苏省财政厅", "江苏省水利厅"}),
     ("各省政府要建立联席会议制度，成员单位包括省发展改革委、省财政厅。", "2020-12-08", set()),
+    ("同意增补国家乡村振兴局、国家医疗保障局为全国农民工工作部际联席会议成员单位。联席会议召集人仍由人力资源社会保障部主要负责同志担任。",
+     "2022-11-04", {"国家乡村振兴局", "国家医疗保障局", "人力资源和社会保障部"}),
+    ("9月17日，在财政部、生态环境部指导下，北京市人民政府与河北省人民政府签署《横向生态保护补偿协议》。", "2020-09-17",
+     {"财政部", "生态环境部", "北京市", "河北省"}),
     # State Council coordination bodies acting together with ministries
     ("针对广东的暴雨洪涝灾情，国家减灾委、民政部16号晚上紧急启动国家四级救灾应急响应，派出工作组赶赴灾区。", "2016-05-17",
      {"国家减灾委员会", "民政部"}),
@@ -111,6 +115,15 @@ def test_a_province_department_is_not_also_the_central_body(user_dict):
     text = "湖北省、湖南省、江西省发展改革委主要负责同志出席会议。"
     assert {p.name for p in _tag(text, "2015-10-14", user_dict)} == {
         "湖北省发展和改革委员会", "湖南省发展和改革委员会", "江西省发展和改革委员会"}
+
+
+def test_headline_below_a_banner_is_the_headline(user_dict):
+    """A release whose first line is the issuer's banner: the headline's bloc gives way to the body's departments."""
+    title = "三省一市签署长三角地区人力资源社会保障合作协议"
+    text = (f"安徽省人力资源和社会保障厅\n{title}\n"
+            "8月24日，沪苏浙皖三省一市人力资源社会保障部门在合肥签署《长三角地区人力资源和社会保障合作协议》。")
+    assert {p.name for p in _tag(text, "2016-08-25", user_dict, title)} == {
+        "上海市人力资源和社会保障局", "江苏省人力资源和社会保障厅", "浙江省人力资源和社会保障厅", "安徽省人力资源和社会保障厅"}
 
 
 def test_evidence_offsets_and_attributes(user_dict):
