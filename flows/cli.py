@@ -108,7 +108,7 @@ def extract(files: Annotated[list[Path], typer.Argument(help="documents to extra
     status = 0
     for f in files:
         try:
-            for source, record, error in collect.sources(f):
+            for source, record, error in collect.sources(f, settings.collect.bulletin_titles):
                 if error:
                     raise PipelineError(f"{f}: {error}")
                 doc = ex.document(source, record, settings=settings.extract)

@@ -8,6 +8,7 @@ while they stream, and fetched bytes are stored by content hash, never under a n
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import ipaddress
@@ -115,15 +116,57 @@ def read_records(path: Path | str, only: Container[int] | None = None
         raise CollectError(f"{path}: cannot read JSON Lines ({exc})") from exc
 
 
-def sources(path: Path) -> Iterator[tuple[Source, dict[str, Any] | None, str | None]]:
+#: the lead-in line of a broadcast transcript (央视网消息（新闻联播）：, 中国网络电视台消息:)
+_LEAD_IN = re.compile(r"^(?:(?:央视网|中国网络电视台)(?:消息)?(?:[（(]新闻联播[)）])?(?:消息)?|[（(]?新闻联播[)）]?)\s*[:：]?\s*$")
+_SENTENCE_END = re.compile(r"[。！？；]$")
+
+
+@functools.lru_cache(maxsize=8)
+def _bulletin_re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def stories(record: dict[str, Any], bulletin_titles: str | None) -> list[dict[str, Any]] | None:
+    """The stories of a multi-story bulletin record (its title matches `bulletin_titles`), or None for a record
+    to keep whole. A story is a headline line (at most 40 characters, no sentence end) and the paragraphs up to
+    the next headline; the lead-in line (央视网消息（新闻联播）：) is dropped. Each story is a record of its own:
+    id "<id>-s<k>" (k from 0), the headline as title, headline and paragraphs as text, the other fields kept and
+    `bulletin` naming the record it came from. A bulletin that does not start with a headline, or has fewer
+    than two stories, is kept whole (nothing is dropped)."""
+    title, text = record.get("title"), record.get("text")
+    if not bulletin_titles or not isinstance(title, str) or not isinstance(text, str) or \
+            not _bulletin_re(bulletin_titles).search(title.strip()):
+        return None
+    lines = [x.strip() for x in text.split("\n") if x.strip()]
+    if lines and _LEAD_IN.match(lines[0]):
+        lines = lines[1:]
+    heads = [i for i, x in enumerate(lines[:-1]) if len(x) <= 40 and not _SENTENCE_END.search(x)]
+    heads = [i for i in heads if i + 1 not in heads or len(lines[i + 1]) > 40]  # a headline heads a paragraph
+    if len(heads) < 2 or heads[0] != 0:
+        return None
+    parent = str(record.get("id") or record_id(record)[:16])
+    out = []
+    for k, i in enumerate(heads):
+        j = heads[k + 1] if k + 1 < len(heads) else len(lines)
+        out.append({**record, "id": f"{parent}-s{k}", "title": lines[i], "text": "\n".join(lines[i:j]),
+                    "bulletin": parent})
+    return out
+
+
+def sources(path: Path, bulletin_titles: str | None = None
+            ) -> Iterator[tuple[Source, dict[str, Any] | None, str | None]]:
     """Yield (source, record, error) for one input file: one source for a document file, one per line of a
-    JSON Lines file. `error` is set for a line that cannot be a document."""
+    JSON Lines file, one per story of a bulletin record (`stories`). `error` is set for a line that cannot be a
+    document."""
     kind = kind_of(path)
     if kind == "jsonl":
         for n, obj, err in read_records(path):
             if obj is None:
                 raw = f"{path}:{n}".encode()
                 yield Source(hashlib.sha256(raw).hexdigest(), str(path), "jsonl-record", n), None, err
+            elif (parts := stories(obj, bulletin_titles)) is not None:
+                for k, story in enumerate(parts):
+                    yield Source(record_id(story), str(path), "jsonl-record", n, part=k), story, None
             else:
                 yield Source(record_id(obj), str(path), "jsonl-record", n), obj, None
     elif kind is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import code, extract, isolate, segment, tag
-from pipeline.collect import read_records
+from pipeline.collect import read_records, stories
 from pipeline.dates import find_dates
 from pipeline.errors import CollectError, PipelineError
 from pipeline.gazetteer import load_gazetteer
@@ -47,7 +47,10 @@ class Outcome:
 
 def where(source: Source) -> str:
     """How a person finds the input: the file, and the line for a JSON Lines record."""
-    return source.path if source.record is None else f"{source.path} line {source.record + 1}"
+    if source.record is None:
+        return source.path
+    story = f" story {source.part + 1}" if source.part is not None else ""
+    return f"{source.path} line {source.record + 1}{story}"
 
 
 # -- one document, one batch ----------------------------------------------------------------------------
@@ -145,6 +148,14 @@ def batch(sources: list[Source], settings: Settings) -> list[Outcome]:
                 f"began); check the file and run again")))
             continue
         rec = records.get((s.path, s.record)) if s.kind == "jsonl-record" else None  # type: ignore[arg-type]
+        if rec is not None and s.part is not None:
+            parts = stories(rec, settings.collect.bulletin_titles) or []
+            if s.part >= len(parts):
+                out.append(Outcome(s, stage="extract", reason=(
+                    f"{where(s)}: the story is no longer in its record (the file or collect.bulletin_titles "
+                    f"changed since the run began); run again")))
+                continue
+            rec = parts[s.part]
         out.append(one(s, settings, rec))
     return out
 

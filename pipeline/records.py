@@ -65,6 +65,7 @@ class Source:
     kind: str  # pdf, txt, html, docx, jsonl-record
     record: int | None = None  # line number (0-based) inside a JSON Lines file
     url: str | None = None
+    part: int | None = None  # the story's index inside a multi-story record (collect.stories)
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,6 +189,19 @@ class CollectSettings(_Section):
     max_redirects: int = Field(5, ge=0)
     retries: int = Field(3, ge=0)
     retry_delay_s: float = Field(2.0, ge=0)  # doubled after each retry
+    #: JSON Lines records with such a title are multi-story bulletins: each story (a short headline line and its
+    #: paragraphs) becomes a document of its own, id "<record id>-s<k>" (null: keep records whole)
+    bulletin_titles: str | None = r"^\W*(?:\[标题\])?(?:国内|国际)?联播(?:国际)?(?:快讯|简讯)$"
+
+    @field_validator("bulletin_titles")
+    @classmethod
+    def _bulletin_regex(cls, v: str | None) -> str | None:
+        if v:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"{v!r} is not a valid regular expression ({exc})") from exc
+        return v or None
 
 
 class Deployment(_Section):

@@ -641,8 +641,9 @@ def _role(verb: str, text: str, i: int) -> str:
     return "member"
 
 
-#: a body the gazetteer does not know, between two listed ones (…水利部、国家安全监管总局、国家能源局): the list goes on
-_UNKNOWN_MEMBER = re.compile(rf"、[{_CJK}]{{2,16}}?(?:部|委|局|署|办|厅|委员会|办公室)(?:、|和|及|以及)")
+#: a body or place the gazetteer does not know between two listed ones (…水利部、国家安全监管总局、国家能源局; a county
+#: made a district after the gazetteer's data): the list goes on
+_UNKNOWN_MEMBER = re.compile(rf"、(?:[{_CJK}]{{2,16}}?(?:部|委|局|署|办|厅|委员会|办公室)|[{_CJK}]{{1,6}}(?:区|县|市|旗))(?:、|和|及|以及)")
 
 
 def _lists(units: list[_Unit], text: str) -> list[list[_Unit]]:
