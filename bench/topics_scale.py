@@ -7,7 +7,7 @@ reported words, document co-occurrence on the fitted corpus), c_v, topic diversi
 reported words) and, with `--seeds 3`, the seed stability (mean top-10 Jaccard of topics matched one-to-one
 between the fits with seeds s, s+1, s+2 on the same corpus and vocabulary).
 
-    .venv/bin/python bench/topics_scale.py --store /tmp/xwlb/data/corpus.duckdb --docs 15000 --seeds 3
+    .venv/bin/python bench/topics_scale.py --store /tmp/xwlb/data/corpus.duckdb --docs 15000 --seeds 3 --jobs 2
     .venv/bin/python bench/topics_scale.py --store DB --set top_words_lambda=1.0   # raw-probability top words
 
 With top_words_lambda < 1 it also prints npmi_by_probability / diversity_by_probability: the same fit scored
@@ -34,12 +34,32 @@ from pipeline.settings import read_settings  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 
 
+_STATE: dict = {}
+
+
+def _tops(m: topics.TopicModel, settings) -> tuple[list[list[str]], list[list[str]]]:
+    """Top-10 words of a fit, ranked as configured and by probability."""
+    raw = copy.copy(m)
+    raw.settings = settings.model_copy(update={"top_words_lambda": 1.0})
+    return ([[w for w, _ in ws] for ws in m.top_words(topics.TOP_NPMI)],
+            [[w for w, _ in ws] for ws in raw.top_words(topics.TOP_NPMI)])
+
+
+def _refit_tops(j: int) -> tuple[list[list[str]], list[list[str]]]:
+    """Refit the prepared corpus of `_STATE["model"]` with seed s+j (same K and vocabulary); its top words."""
+    model, settings, stop = _STATE["model"], _STATE["settings"], _STATE["stop"]
+    m = topics.TopicModel(settings, stop, k=model.k_, seed=model.seed_ + j)
+    m.fit((), prepared=(model.docs_, [list(t) for t in model.texts_]), vocabulary=topics._identity(model.vocabulary_))
+    return _tops(m, settings)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--store", required=True, type=Path, help="corpus store (DuckDB) of a finished run")
     ap.add_argument("--config", type=Path, default=ROOT / "config.yaml")
     ap.add_argument("--docs", type=int, default=0, help="seeded sample of this many documents (0: all)")
     ap.add_argument("--seeds", type=int, default=1, help="fits with seeds s..s+N-1 for the stability (≥ 2)")
+    ap.add_argument("--jobs", type=int, default=1, help="refits for the stability run in this many processes")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a topics setting (YAML value), e.g. top_words_lambda=1.0")
     args = ap.parse_args()
@@ -82,21 +102,19 @@ def main() -> None:
         out["diversity_by_probability"] = round(topics.diversity(top25), 4)
     if args.seeds >= 2:  # what topics.seed_stability does, keeping the refits to score both rankings
         t0 = time.perf_counter()
-        fits = [model]
-        for j in range(1, args.seeds):
-            m = topics.TopicModel(settings, stop, k=model.k_, seed=model.seed_ + j)
-            m.fit((), prepared=(model.docs_, [list(t) for t in model.texts_]),
-                  vocabulary=topics._identity(model.vocabulary_))
-            fits.append(m)
-        out["stability"] = round(topics.stability(
-            [[[w for w, _ in ws] for ws in m.top_words(topics.TOP_NPMI)] for m in fits]), 4)
+        _STATE.update(model=model, settings=settings, stop=stop)
+        if args.jobs > 1:  # forked workers share the prepared corpus; each fit is one tomotopy worker, as alone
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                refits = list(pool.map(_refit_tops, range(1, args.seeds)))
+        else:
+            refits = [_refit_tops(j) for j in range(1, args.seeds)]
+        rel, prob = _tops(model, settings)
+        out["stability"] = round(topics.stability([rel] + [r for r, _p in refits]), 4)
         if settings.top_words_lambda < 1.0:
-            by_prob = []
-            for m in fits:
-                raw = copy.copy(m)
-                raw.settings = settings.model_copy(update={"top_words_lambda": 1.0})
-                by_prob.append([[w for w, _ in ws] for ws in raw.top_words(topics.TOP_NPMI)])
-            out["stability_by_probability"] = round(topics.stability(by_prob), 4)
+            out["stability_by_probability"] = round(topics.stability([prob] + [p for _r, p in refits]), 4)
         out["stability_seeds"] = args.seeds
         out["seconds_stability"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out, ensure_ascii=False), flush=True)
