@@ -170,7 +170,9 @@ def network_svg(frames: Mapping[str, pd.DataFrame], max_nodes: int, width: int =
     keep = sorted((n for n in g if strength[n] > 0), key=lambda n: (-strength[n], n))[:max_nodes]
     sub = nx.Graph()
     sub.add_nodes_from(sorted(keep))
-    sub.add_edges_from(sorted((a, b, d) for a, b, d in g.subgraph(keep).edges(data=True)))
+    # each edge written one way round (the store's row order decides how networkx holds it): the same picture
+    # whatever order the documents were stored in (a resumed run)
+    sub.add_edges_from(sorted((min(a, b), max(a, b), d) for a, b, d in g.subgraph(keep).edges(data=True)))
     pos = nx.spring_layout(sub, seed=seed, weight="weight", iterations=200, k=1.6 / math.sqrt(max(len(sub), 1)))
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]

@@ -30,7 +30,8 @@ from pipeline.records import Document, Participant, Tagged
 
 log = logging.getLogger(__name__)
 
-VERSION = "4"  # 4: lists go on across a body the gazetteer lacks; 省X after 包括; the issuer of a letter
+VERSION = "4"  # 4: lists go on across an unknown body or place; 省X after 包括/经…, 省人民政府; a letter's issuer;
+#              增补…为成员单位, 召集人由X…担任, 在A、B指导下; the headline below a banner line
 
 _CJK = "\u4e00-\u9fff"
 _NUM = "0-9０-９一二两三四五六七八九十百"
