@@ -108,7 +108,7 @@ def extract(files: Annotated[list[Path], typer.Argument(help="documents to extra
     status = 0
     for f in files:
         try:
-            for source, record, error in collect.sources(f, settings.collect.bulletin_titles):
+            for source, record, error in collect.sources(f, bulletin_titles=settings.collect.bulletin_titles):
                 if error:
                     raise PipelineError(f"{f}: {error}")
                 doc = ex.document(source, record, settings=settings.extract)
@@ -156,7 +156,7 @@ def tag(input_file: Annotated[Path, typer.Argument(help="JSON Lines: {id, date, 
     from flows.workers import prepare
 
     prepare(settings)
-    for source, record, error in sources(input_file):
+    for source, record, error in sources(input_file, bulletin_titles=settings.collect.bulletin_titles):
         if error:
             typer.echo(json.dumps({"record": source.record, "error": error}, ensure_ascii=False))
             continue

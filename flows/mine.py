@@ -84,7 +84,7 @@ def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
             continue
         result.inputs.append({"path": str(path), "sha256": file_sha})
         try:
-            for source, _record, error in collect.sources(path, settings.collect.bulletin_titles):
+            for source, _record, error in collect.sources(path, bulletin_titles=settings.collect.bulletin_titles):
                 places.append((source.doc_id, source.path, source.record))
                 here = process.where(source)
                 if error:

@@ -153,10 +153,11 @@ def stories(record: dict[str, Any], bulletin_titles: str | None) -> list[dict[st
     return out
 
 
-def sources(path: Path, bulletin_titles: str | None = None
+def sources(path: Path, *, bulletin_titles: str | None
             ) -> Iterator[tuple[Source, dict[str, Any] | None, str | None]]:
     """Yield (source, record, error) for one input file: one source for a document file, one per line of a
-    JSON Lines file, one per story of a bulletin record (`stories`). `error` is set for a line that cannot be a
+    JSON Lines file, one per story of a bulletin record (`stories`; every command passes
+    `collect.bulletin_titles`, so they all see the same documents). `error` is set for a line that cannot be a
     document."""
     kind = kind_of(path)
     if kind == "jsonl":

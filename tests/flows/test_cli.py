@@ -38,3 +38,21 @@ def test_tag_prints_participants_with_evidence(tmp_path):
     text = item["text"]
     for p in out["gold"]["participants"]:
         assert text[p["start"]:p["end"]] == p["mention"]  # evidence spans index the text
+
+
+def test_tag_splits_a_bulletin_into_its_stories(tmp_path):
+    """`jmm tag` sees the documents `jmm run` stores: one per story of a bulletin (collect.bulletin_titles)."""
+    from flows.cli import app
+
+    item = {"id": "b1", "date": "2016-05-17", "title": "国内联播快讯",
+            "text": "央视网消息（新闻联播）：\n赣鄂湘推进新农合跨省即时结算\n江西、湖北、湖南三省卫生部门签订协议，实现跨省即时结算报销。\n"
+                    "兰州城市轨道交通工程今天开建\n甘肃兰州城市轨道交通工程今天动工。"}
+    path = tmp_path / "items.jsonl"
+    path.write_text(json.dumps(item, ensure_ascii=False) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["tag", str(path), "--config", str(ROOT / "config.yaml")])
+    assert res.exit_code == 0, res.output
+    out = [json.loads(line) for line in res.stdout.strip().splitlines() if line.startswith("{")]
+    assert [o["id"] for o in out] == ["b1-s0", "b1-s1"]
+    assert {p["name"] for p in out[0]["gold"]["participants"]} == {"江西省卫生和计划生育委员会", "湖北省卫生和计划生育委员会",
+                                                                   "湖南省卫生和计划生育委员会"}
+    assert out[1]["gold"]["participants"] == []

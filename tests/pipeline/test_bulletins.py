@@ -42,7 +42,7 @@ def test_sources_and_batches_read_each_story(tmp_path):
     path = tmp_path / "news.jsonl"
     plain = {"id": "n-1", "date": "2016-05-17", "title": "三省签署协议", "text": "今天，三省签署协议。"}
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in (plain, BULLETIN)) + "\n", encoding="utf-8")
-    found = list(collect.sources(path, PATTERN))
+    found = list(collect.sources(path, bulletin_titles=PATTERN))
     assert [(s.record, s.part) for s, _r, _e in found] == [(0, None), (1, 0), (1, 1)]
     assert len({s.doc_id for s, _r, _e in found}) == 3
     assert process.where(found[2][0]) == f"{path} line 2 story 2"

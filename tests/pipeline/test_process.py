@@ -138,7 +138,7 @@ def bad_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _source(path: Path) -> Source:
-    return next(sources(path))[0]
+    return next(sources(path, bulletin_titles=None))[0]
 
 
 def test_bad_inputs_are_quarantined_with_reasons_and_good_ones_processed(bad_dir, settings_factory):
@@ -211,7 +211,7 @@ def test_json_lines_records_stay_in_process_and_bad_lines_are_reasons(tmp_path, 
                                json.dumps({"id": "n2", "text": ""}), json.dumps({"id": "n3", "text": "Hello world, "
                                                                                  "this is English."})]) + "\n",
                     encoding="utf-8")
-    found = list(sources(path))
+    found = list(sources(path, bulletin_titles=None))
     errors = [e for _s, _r, e in found if e]
     assert [e.split(":")[0] for e in errors] == ["line 2", "line 3"]
     isolate._local.__dict__.clear()
@@ -230,7 +230,7 @@ def test_a_damaged_gzip_of_records_keeps_the_records_before_the_damage(tmp_path,
     path.write_bytes(data[: len(data) * 2 // 3])
     got = []
     with pytest.raises(Exception) as info:
-        for s, r, e in sources(path):
+        for s, r, e in sources(path, bulletin_titles=None):
             got.append(s)
     assert "news.jsonl.gz" in str(info.value)
     outcomes = process.batch(got, settings_factory())
