@@ -8,7 +8,6 @@ while they stream, and fetched bytes are stored by content hash, never under a n
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import ipaddress
@@ -121,11 +120,6 @@ _LEAD_IN = re.compile(r"^(?:(?:央视网|中国网络电视台)(?:消息)?(?:[�
 _SENTENCE_END = re.compile(r"[。！？；]$")
 
 
-@functools.lru_cache(maxsize=8)
-def _bulletin_re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 def stories(record: dict[str, Any], bulletin_titles: str | None) -> list[dict[str, Any]] | None:
     """The stories of a multi-story bulletin record (its title matches `bulletin_titles`), or None for a record
     to keep whole. A story is a headline line (at most 40 characters, no sentence end) and the paragraphs up to
@@ -135,7 +129,7 @@ def stories(record: dict[str, Any], bulletin_titles: str | None) -> list[dict[st
     than two stories, is kept whole (nothing is dropped)."""
     title, text = record.get("title"), record.get("text")
     if not bulletin_titles or not isinstance(title, str) or not isinstance(text, str) or \
-            not _bulletin_re(bulletin_titles).search(title.strip()):
+            not re.search(bulletin_titles, title.strip()):
         return None
     lines = [x.strip() for x in text.split("\n") if x.strip()]
     if lines and _LEAD_IN.match(lines[0]):

@@ -735,7 +735,9 @@ def _docx_text(path: Path) -> str:
 
 
 _TITLE_MAX = 80
-_TITLE_HINT = re.compile(r"^(?:[^，。：；\s]{2,30}?)?关于.{2,90}(通知|意见|办法|决定|规定|方案|报告|通报|批复|函|公告|规则|细则|纪要)$")
+#: What an official document calls itself at the end of its title.
+_DOC_TYPES = "通知|意见|办法|决定|规定|方案|报告|通报|批复|函|公告|规则|细则|纪要"
+_TITLE_HINT = re.compile(rf"^(?:[^，。：；\s]{{2,30}}?)?关于.{{2,90}}({_DOC_TYPES})$")
 _NOT_TITLE = re.compile(r"(文件|〔\d{4}〕\d+号|\[\d{4}\]\d+号)$|^附件\d*$|^[\d\s\-—年月日]+$")
 
 
@@ -747,7 +749,7 @@ _ISSUER = re.compile(r"^.{2,20}(部|委员会|委|办公室|办|厅|局|署|政�
 
 
 #: The end of a complete title: its document type or a closing bracket.
-_TITLE_END = re.compile(r"(通知|意见|办法|决定|规定|方案|报告|通报|批复|函|公告|规则|细则|纪要|条例|规划|清单|标准|指南|表|）|\)|》|”)$")
+_TITLE_END = re.compile(rf"({_DOC_TYPES}|条例|规划|清单|标准|指南|表|）|\)|》|”)$")
 #: A heading that starts the body (第一章 总则, 一、, （一）, 1.).
 _SECTION_HEAD = re.compile(r"^(?:第[一二三四五六七八九十百\d]+[章节条部分]|[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+[.、])")
 #: A line that cannot be part of a title: sentence punctuation, an addressee (住房城乡建设部：), a date line.

@@ -140,6 +140,7 @@ def batch(sources: list[Source], settings: Settings) -> list[Outcome]:
                     records[(path, n)] = obj
         except CollectError as exc:  # the records read so far go on; the others are quarantined below
             log.warning("%s", exc)
+    parts_of: dict[tuple[str, int], list[dict[str, Any]]] = {}  # a bulletin's stories, split once a batch
     out = []
     for s in sources:
         if s.kind == "jsonl-record" and (s.path, s.record) not in records:
@@ -149,7 +150,10 @@ def batch(sources: list[Source], settings: Settings) -> list[Outcome]:
             continue
         rec = records.get((s.path, s.record)) if s.kind == "jsonl-record" else None  # type: ignore[arg-type]
         if rec is not None and s.part is not None:
-            parts = stories(rec, settings.collect.bulletin_titles) or []
+            key = (s.path, s.record)
+            if key not in parts_of:
+                parts_of[key] = stories(rec, settings.collect.bulletin_titles) or []
+            parts = parts_of[key]
             if s.part >= len(parts):
                 out.append(Outcome(s, stage="extract", reason=(
                     f"{where(s)}: the story is no longer in its record (the file or collect.bulletin_titles "

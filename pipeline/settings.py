@@ -16,6 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipeline.errors import ConfigError
 
 
+def _valid_regex(v: str | None) -> str | None:
+    """`v` unchanged if it is None or compiles as a regular expression; else a ValueError naming it."""
+    if v is not None:
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"{v!r} is not a valid regular expression ({exc})") from exc
+    return v
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -161,12 +171,7 @@ class Source(_Section):
     @field_validator("document_pattern", "attachment_pattern", "next_page_pattern")
     @classmethod
     def _regex(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"{v!r} is not a valid regular expression ({exc})") from exc
-        return v
+        return _valid_regex(v)
 
     @field_validator("url")
     @classmethod
@@ -196,12 +201,7 @@ class CollectSettings(_Section):
     @field_validator("bulletin_titles")
     @classmethod
     def _bulletin_regex(cls, v: str | None) -> str | None:
-        if v:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"{v!r} is not a valid regular expression ({exc})") from exc
-        return v or None
+        return _valid_regex(v or None)
 
 
 class Deployment(_Section):

@@ -88,8 +88,6 @@ _ATTEND_GAP_BLOCK = re.compile(r"召开|举行|主持|签署|签订|介绍|汇�
                                r"部署|发布|印发|提出|表示|认为|同意|决定|组织|邀请|陪同|会见")
 #: a later session's host agreed at this meeting (会议商定，下一次联席会议由X承办) is not a participant
 _NEXT_HOST = re.compile(r"(?:商定|确定|决定|约定|下一?[次届]|明年)[^。；]*由$")
-#: a department of the document's own province or city written without its name (省发展改革委, 市水利局)
-_IMPLICIT_SCOPE = re.compile(rf"(?:(?<=[^{_CJK}])|(?<=^)|(?<=[由和及与]))(省|自治区|市)")
 #: a governor or mayor named by bare title at the start of a clause (副市长主持会议)
 _BARE_TITLE = re.compile(r"(?:(?<=[，。；：\n])|^)(?:常务)?(?:副)?(省长|市长|自治区主席)(?=主持|出席|参加|讲话|致辞)")
 #: who of a body attends: 主要负责同志, 有关司局负责同志, 党政主要负责同志, 主要领导 (not 有关领导同志: a
