@@ -155,7 +155,7 @@ def fit_topics(settings: Settings, store: Store, ks: list[int] | None = None,
         return {"fitted": False, "reason": str(exc)}
     metrics = model.metrics()
     if s.stability_seeds:
-        metrics["stability"] = topic_stage.seed_stability(model, s.stability_seeds)
+        metrics.update(topic_stage.seed_stability(model, s.stability_seeds))
     if sweep_table is not None:
         metrics["sweep"] = sweep_table.to_dict(orient="records")
     tables = model.tables(groups)

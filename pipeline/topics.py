@@ -191,18 +191,31 @@ def diversity(topics: Sequence[Sequence[str]]) -> float:
     return len({w for t in topics for w in t}) / total if total else 0.0
 
 
-def stability(runs: Sequence[Sequence[Sequence[str]]]) -> float:
-    """Mean Jaccard overlap of top words of topics matched one-to-one (Hungarian) between every pair of runs."""
+def _matched(a: Sequence[Sequence[str]], b: Sequence[Sequence[str]]) -> np.ndarray:
+    """For each topic of run `a`, the Jaccard overlap of its top words with the topic of run `b` it is matched to
+    one-to-one (Hungarian assignment maximising the total overlap)."""
     from scipy.optimize import linear_sum_assignment
 
-    scores = []
-    for a in range(len(runs)):
-        for b in range(a + 1, len(runs)):
-            sa, sb = [set(t) for t in runs[a]], [set(t) for t in runs[b]]
-            jac = np.array([[len(x & y) / len(x | y) if x | y else 0.0 for y in sb] for x in sa])
-            r, c = linear_sum_assignment(-jac)
-            scores.append(float(jac[r, c].mean()))
+    sa, sb = [set(t) for t in a], [set(t) for t in b]
+    jac = np.array([[len(x & y) / len(x | y) if x | y else 0.0 for y in sb] for x in sa])
+    r, c = linear_sum_assignment(-jac)
+    out = np.zeros(len(sa))
+    out[r] = jac[r, c]
+    return out
+
+
+def stability(runs: Sequence[Sequence[Sequence[str]]]) -> float:
+    """Mean Jaccard overlap of top words of topics matched one-to-one (Hungarian) between every pair of runs."""
+    scores = [float(_matched(runs[a], runs[b]).mean()) for a in range(len(runs)) for b in range(a + 1, len(runs))]
     return float(np.mean(scores)) if scores else float("nan")
+
+
+def stability_by_topic(runs: Sequence[Sequence[Sequence[str]]]) -> list[float]:
+    """For each topic of the first run, the mean Jaccard overlap with its matched topic in each other run: which
+    topics recur whatever the seed (near 1) and which a refit carves differently (near 0)."""
+    if len(runs) < 2:
+        return [float("nan")] * len(runs[0]) if runs else []
+    return [float(v) for v in np.mean([_matched(runs[0], other) for other in runs[1:]], axis=0)]
 
 
 def c_v(topics: Sequence[Sequence[str]], texts: Sequence[Sequence[str]], dictionary: Any) -> float:
@@ -662,14 +675,16 @@ def choose_k(table: pd.DataFrame, min_diversity: float = 0.8) -> int:
     return int(best["k_fitted"])
 
 
-def seed_stability(model: TopicModel, extra_seeds: int) -> float:
-    """Top-10 Jaccard stability of `model` against refits with `extra_seeds` other seeds (same corpus, same K)."""
+def seed_stability(model: TopicModel, extra_seeds: int) -> dict[str, Any]:
+    """Top-10 Jaccard stability of `model` against refits with `extra_seeds` other seeds (same corpus, same K):
+    `stability` over all pairs of fits and `stability_by_topic` for each topic of `model`."""
     runs = [[[w for w, _ in ws] for ws in model.top_words(TOP_NPMI)]]
     for j in range(1, extra_seeds + 1):
         m = TopicModel(model.settings, model.stopwords, k=model.k_, seed=model.seed_ + j)
         m.fit((), prepared=(model.docs_, [list(t) for t in model.texts_]), vocabulary=_identity(model.vocabulary_))
         runs.append([[w for w, _ in ws] for ws in m.top_words(TOP_NPMI)])
-    return round(stability(runs), 4)
+    return {"stability": round(stability(runs), 4),
+            "stability_by_topic": [round(v, 4) for v in stability_by_topic(runs)]}
 
 
 def _identity(vocab: Vocabulary) -> Vocabulary:

@@ -97,6 +97,17 @@ def test_diversity_and_stability():
     run1 = [["a", "b", "c"], ["x", "y", "z"]]
     run2 = [["x", "y", "w"], ["a", "b", "c"]]  # same topics, other order, one word changed
     assert topics.stability([run1, run2]) == pytest.approx((1.0 + 0.5) / 2)
+    run3 = [["a", "b", "q"], ["r", "s", "t"]]  # the first topic recurs, the second does not
+    assert topics.stability_by_topic([run1, run2, run3]) == pytest.approx([(1.0 + 0.5) / 2, (0.5 + 0.0) / 2])
+
+
+def test_seed_stability_scores_each_topic_of_the_fit(fitted):
+    _, _, model = fitted
+    out = topics.seed_stability(model, 1)
+    by_topic = out["stability_by_topic"]
+    assert len(by_topic) == model.k_ and all(0.0 <= v <= 1.0 for v in by_topic)
+    assert out["stability"] == pytest.approx(np.mean(by_topic), abs=1e-3)  # two fits: one pair
+    assert 0.0 < out["stability"] < 1.0  # another seed carves some topics differently on 8 topics, 80 iterations
 
 
 @pytest.mark.parametrize("k, n_docs, seeded, expected", [(30, 74499, 2, 30), (30, 45, 2, 4), (30, 20, 2, 3),
