@@ -280,7 +280,10 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
             topics_summary = fit_topics(settings, store)
             store.con.execute("INSERT OR REPLACE INTO meta VALUES ('fit_corpus', ?)", [corpus])
         elif store.current_fit():
-            topics_summary = {"fitted": True, "fit_id": store.current_fit(), "reused": True}
+            fit_id = store.current_fit()
+            row = store.con.execute("SELECT metrics FROM topic_fits WHERE fit_id = ?", [fit_id]).fetchone()
+            kept = {k: v for k, v in json.loads(row[0] or "{}").items() if not isinstance(v, (list, dict))} if row else {}
+            topics_summary = {**kept, "fitted": True, "fit_id": fit_id, "reused": True}
         t_topics = time.perf_counter()
         from flows.publish import exports_up_to_date
 
@@ -314,6 +317,7 @@ def _corpus_fingerprint(settings: Settings, store: Store) -> str:
     """What the topic fit depends on: the stored documents (and their stage versions) and the topic
     settings. A fit made on another corpus — e.g. before a killed run added documents — is redone."""
     h = hashlib.sha256(json.dumps(settings.topics.model_dump(mode="json"), sort_keys=True).encode())
+    h.update(f"topics {topic_stage.VERSION}".encode())  # a new topic stage refits, as a new document stage re-runs
     store.hash_versions(h)
     return h.hexdigest()
 

@@ -44,7 +44,9 @@ from pipeline.settings import TopicSettings
 
 log = logging.getLogger(__name__)
 
-VERSION = "3"  # 3: top words ranked by relevance (topics.top_words_lambda)
+# 3: top words ranked by relevance (topics.top_words_lambda); 4: a guided topic whose seed words are not among
+# its top words is labelled by its top words
+VERSION = "4"
 
 _WORD = re.compile(r"^[\u4e00-\u9fff]+$")
 _VERSION_LINE = re.compile(r"\(version\s+([^)\s]+)\)")
@@ -287,7 +289,24 @@ class TopicModel:
         self.labels_ = self._labels()
         self.fit_id_ = self._fit_id(texts)
         self.texts_ = texts
+        for g in self.guided_topics():
+            if g["seed_words"] and not g["seed_words_in_top"]:
+                log.warning("guided topic %s (topic %d): none of its seed words %s is among its top %d words (%s): the "
+                            "data gave the topic another theme, so it is labelled by its top words; choose more specific "
+                            "seed words or raise topics.seed_prior", g["label"], g["topic_id"], g["seed_words"],
+                            TOP_TERMS, " ".join(g["top_words"][:10]))
         return self
+
+    def guided_topics(self, n: int = TOP_TERMS) -> list[dict[str, Any]]:
+        """For each guided topic: its label, its seed words in the vocabulary, its top `n` words and the seed words
+        among them. None among them: the seeds did not hold the topic (`fit` warns; `metrics` records it)."""
+        tops = self.top_words(n)
+        out = []
+        for j, (label, words) in enumerate(self._seed_words()):
+            top = [w for w, _ in tops[j]]
+            out.append({"topic_id": j, "label": label, "seed_words": words, "top_words": top,
+                        "seed_words_in_top": [w for w in words if w in top]})
+        return out
 
     def _seed_words(self) -> list[tuple[str, list[str]]]:
         """(label, seed words in the vocabulary) for each guided topic, in config order."""
@@ -491,7 +510,9 @@ class TopicModel:
         return self.word_share_
 
     def _labels(self) -> list[str]:
-        seeded = dict(enumerate(label for label, _ in self._seed_words()))
+        """A guided topic's label where its seed words are among its top words; otherwise, and for the other
+        topics, its top three words (a guided topic that took another theme must not carry the seeds' name)."""
+        seeded = {g["topic_id"]: g["label"] for g in self.guided_topics() if g["seed_words_in_top"]}
         words = self.top_words(3)
         return [seeded.get(t, " ".join(w for w, _ in words[t])) for t in range(self.k_)]
 
@@ -603,6 +624,7 @@ class TopicModel:
             "c_v": round(c_v(tops10, sample, self.vocabulary_.dictionary_), 4) if n_cv else None,
             "c_v_docs": len(sample) if n_cv else 0,
             "topic_diversity": round(diversity(tops25), 4),
+            "guided_topics": [{k: v for k, v in g.items() if k != "top_words"} for g in self.guided_topics()],
             "stopwords_version": self.stopwords.version if isinstance(self.stopwords, Stopwords) else None,
         }
         return out

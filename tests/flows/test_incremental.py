@@ -73,3 +73,18 @@ def test_stage_versions_rerun_only_what_changed(prefect_harness, settings_factor
     assert (tmp_path / "out" / "documents.csv").read_bytes() == docs_csv
     with Store(Path(settings.path(settings.store.root)) / settings.store.database, read_only=True) as store:
         assert {v["code"] for v in store.versions().values()} == {code.VERSION}
+
+
+def test_a_new_topic_stage_version_asks_for_a_refit(settings_factory, monkeypatch):
+    """The topic fit's fingerprint covers the topic stage's version, so an upgrade that changes what a fit holds
+    (its labels, its top words) refits an unchanged corpus instead of reusing the stale fit."""
+    from flows import mine
+    from pipeline import topics
+    from pipeline.store import Store
+
+    settings = settings_factory()
+    with Store(mine.store_path(settings)) as store:
+        before = mine._corpus_fingerprint(settings, store)
+        assert mine._corpus_fingerprint(settings, store) == before
+        monkeypatch.setattr(topics, "VERSION", topics.VERSION + "-next")
+        assert mine._corpus_fingerprint(settings, store) != before

@@ -82,13 +82,15 @@ def test_unchanged_run_keeps_up_to_date_exports(two_runs):
     from flows.mine import run_mine
     from pipeline.settings import read_settings
 
-    pdfs, tmp, _, _ = two_runs
+    pdfs, tmp, first, _ = two_runs
     root = Path(__file__).resolve().parents[2]
     settings = read_settings(root / "config.yaml", store__root=str(tmp / "data"),
                              topics__models_dir=str(tmp / "models"))
     before = (tmp / "out1" / "manifest.json").read_bytes()
     third = run_mine([str(pdfs[0].parent)], str(tmp / "out1"), settings)
     assert third["new_documents"] == 0 and third["exports_reused"]
+    kept = third["topics"]  # the fit is kept, and the summary still says what it is
+    assert kept["reused"] and kept["fit_id"] == first["topics"]["fit_id"] and kept["k"] == first["topics"]["k"]
     assert (tmp / "out1" / "manifest.json").read_bytes() == before  # not even the export time changed
     # a changed configuration makes them stale: written again
     changed = read_settings(root / "config.yaml", store__root=str(tmp / "data"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import logging
 from itertools import islice
 from pathlib import Path
 
@@ -169,6 +170,26 @@ def test_guided_topic_gets_its_seed_words(fitted):
     present = [w for w in seeds if w in model.vocabulary_.dictionary_.token2id]
     assert len(present) >= 2
     assert len(set(present) & set(row["top_terms"].split())) >= 2, row["top_terms"]
+
+
+def test_guided_topics_record_which_seed_words_hold(fitted):
+    s, _, model = fitted
+    guided = model.metrics(coherence_docs=0)["guided_topics"]
+    assert [g["label"] for g in guided] == list(s.topics.seed_topics)[: len(guided)]
+    assert len(guided[0]["seed_words_in_top"]) >= 2  # the default prior holds 生态环境 on the news sample
+
+
+def test_guided_topic_that_lost_its_theme_is_flagged(small, stop, news, caplog):
+    """Seed priors no stronger in their topic than elsewhere: the topic labelled 航天 takes another theme, and the
+    fit says so instead of handing the researcher a misleading label."""
+    s = small(topics__seed_topics={"航天": ["航天员", "卫星", "火箭"]}, topics__seed_prior=0.1,
+              topics__seed_prior_other=0.1)
+    with caplog.at_level(logging.WARNING, logger="pipeline.topics"):
+        model = topics.TopicModel(s.topics, stop).fit(news)
+    g = model.metrics(coherence_docs=0)["guided_topics"][0]
+    assert g["label"] == "航天" and g["seed_words"] == ["航天员", "卫星", "火箭"] and g["seed_words_in_top"] == []
+    assert any("guided topic 航天 (topic 0): none of its seed words" in r.getMessage() for r in caplog.records)
+    assert model.labels_[0] == " ".join(w for w, _ in model.top_words(3, 0)[0])  # not 航天: another theme
 
 
 def test_same_seed_same_tables_other_seed_other_topics(fitted, news):
