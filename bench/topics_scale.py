@@ -112,9 +112,10 @@ def main() -> None:
         else:
             refits = [_refit_tops(j) for j in range(1, args.seeds)]
         rel, prob = _tops(model, settings)
-        out["stability"] = round(topics.stability([rel] + [r for r, _p in refits]), 4)
+        runs = [rel] + [r for r, _p in refits]
+        out["stability"] = round(topics.stability(runs), 4)
         out["stability_by_topic"] = {f"{t} {model.labels_[t]}": round(v, 2)
-                                     for t, v in enumerate(topics.stability_by_topic([rel] + [r for r, _p in refits]))}
+                                     for t, v in enumerate(topics.stability_by_topic(runs))}
         if settings.top_words_lambda < 1.0:
             out["stability_by_probability"] = round(topics.stability([prob] + [p for _r, p in refits]), 4)
         out["stability_seeds"] = args.seeds

@@ -143,8 +143,7 @@ def fit_topics(settings: Settings, store: Store, ks: list[int] | None = None,
             metrics = json.loads((models_dir / current / "metrics.json").read_text(encoding="utf-8"))
             metrics["n_docs_scored"] = len(model.docs_)
             store.write_topics(model.fit_id_, s.model_dump(mode="json"), metrics, model.tables(groups))
-            return {"fitted": True, "fit_id": model.fit_id_, "scored_without_refit": True,
-                    **{k: v for k, v in metrics.items() if not isinstance(v, list)}}
+            return {"fitted": True, "fit_id": model.fit_id_, "scored_without_refit": True, **_scalars(metrics)}
         sweep_table, k = None, None
         if ks:
             sweep_table = topic_stage.sweep(s, stop, corpus(), ks)
@@ -162,7 +161,12 @@ def fit_topics(settings: Settings, store: Store, ks: list[int] | None = None,
     topic_stage.write_model(model, models_dir / model.fit_id_, metrics, tables, sweep_table)
     store.write_topics(model.fit_id_, s.model_dump(mode="json"), metrics, tables)
     return {"fitted": True, "fit_id": model.fit_id_, "model_dir": str(models_dir / model.fit_id_),
-            **{k: v for k, v in metrics.items() if not isinstance(v, list) or k == "sweep"}}
+            **_scalars(metrics), **({"sweep": metrics["sweep"]} if "sweep" in metrics else {})}
+
+
+def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The single-valued metrics of a fit, for a run's summary (per-topic lists and the like stay in the store)."""
+    return {k: v for k, v in metrics.items() if not isinstance(v, (list, dict))}
 
 
 def topic_groups(store: Store) -> dict[str, dict[str, list[str]]]:
@@ -281,9 +285,7 @@ def mine(paths: list[str], out: str | None = "out", settings: Settings | None = 
             store.con.execute("INSERT OR REPLACE INTO meta VALUES ('fit_corpus', ?)", [corpus])
         elif store.current_fit():
             fit_id = store.current_fit()
-            row = store.con.execute("SELECT metrics FROM topic_fits WHERE fit_id = ?", [fit_id]).fetchone()
-            kept = {k: v for k, v in json.loads(row[0] or "{}").items() if not isinstance(v, (list, dict))} if row else {}
-            topics_summary = {**kept, "fitted": True, "fit_id": fit_id, "reused": True}
+            topics_summary = {**_scalars(store.fit_metrics(fit_id)), "fitted": True, "fit_id": fit_id, "reused": True}
         t_topics = time.perf_counter()
         from flows.publish import exports_up_to_date
 

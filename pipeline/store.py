@@ -396,3 +396,8 @@ class Store:
     def current_fit(self) -> str | None:
         row = self.con.execute("SELECT value FROM meta WHERE key = 'current_fit'").fetchone()
         return row[0] if row else None
+
+    def fit_metrics(self, fit_id: str) -> dict[str, Any]:
+        """The metrics stored with a topic fit ({} for an unknown fit)."""
+        row = self.con.execute("SELECT metrics FROM topic_fits WHERE fit_id = ?", [fit_id]).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}

@@ -279,7 +279,7 @@ class TopicModel:
         self.vocabulary_, self.docs_, self.k_ = vocab, docs, k
         self.periods_ = sorted({period_of(d.date, s.period) for d in docs} - {UNKNOWN_PERIOD})
         self.dtm_ = self.tlda_ = self.lda_ = None
-        self.period_phi_ = self.word_share_ = None
+        self.period_phi_ = self.word_share_ = self.guided_ = None
         if s.model is ModelKind.timelda:
             self._fit_timelda(texts)
         elif s.model is ModelKind.dtm:
@@ -297,16 +297,20 @@ class TopicModel:
                             TOP_TERMS, " ".join(g["top_words"][:10]))
         return self
 
-    def guided_topics(self, n: int = TOP_TERMS) -> list[dict[str, Any]]:
-        """For each guided topic: its label, its seed words in the vocabulary, its top `n` words and the seed words
-        among them. None among them: the seeds did not hold the topic (`fit` warns; `metrics` records it)."""
-        tops = self.top_words(n)
-        out = []
+    def guided_topics(self) -> list[dict[str, Any]]:
+        """For each guided topic: its label, its seed words in the vocabulary, its top `TOP_TERMS` words and the
+        seed words among them. None among them: the seeds did not hold the topic (`fit` warns; `metrics` records
+        it). Worked out once per fit: the labels, the warning and the metrics share it."""
+        cached = getattr(self, "guided_", None)
+        if cached is not None:
+            return cached
+        tops = self.top_words(TOP_TERMS)
+        self.guided_ = []
         for j, (label, words) in enumerate(self._seed_words()):
             top = [w for w, _ in tops[j]]
-            out.append({"topic_id": j, "label": label, "seed_words": words, "top_words": top,
-                        "seed_words_in_top": [w for w in words if w in top]})
-        return out
+            self.guided_.append({"topic_id": j, "label": label, "seed_words": words, "top_words": top,
+                                 "seed_words_in_top": [w for w in words if w in top]})
+        return self.guided_
 
     def _seed_words(self) -> list[tuple[str, list[str]]]:
         """(label, seed words in the vocabulary) for each guided topic, in config order."""
@@ -776,7 +780,7 @@ def read_model(folder: Path, stopwords: Stopwords) -> TopicModel:
     m.texts_ = []
     m.terms_by_period_ = pd.read_csv(folder / "topic_terms_by_period.csv", dtype={"period": str, "term": str},
                                      encoding="utf-8", keep_default_na=False)
-    m.dtm_ = m.tlda_ = m.lda_ = m.period_phi_ = m.word_share_ = None
+    m.dtm_ = m.tlda_ = m.lda_ = m.period_phi_ = m.word_share_ = m.guided_ = None
     if (folder / "model.lda.bin").exists():
         import tomotopy as tp
 
