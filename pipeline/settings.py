@@ -105,6 +105,7 @@ class TopicSettings(_Section):
     seed_weight: float = Field(0.3, ge=0.0)  # LDA: a seed word's prior pseudo-counts, as a share of its count
     seed_prior: float = Field(1.0, ge=0.0)  # tomotopy: word prior of a seed word in its own topic
     seed_prior_other: float = Field(0.001, ge=0.0)  # … and in the other topics
+    anchor_words: int = Field(3, ge=0)  # unguided topics start from NMF themes, this many anchor words each (0: off)
     alpha: float = Field(0.1, gt=0.0)  # timelda: document-topic prior
     eta: float = Field(0.1, gt=0.0)  # timelda: topic-word prior
     time_bandwidth: float = Field(1.0, ge=0.0)  # timelda: Gaussian kernel width over periods (0: no sharing)

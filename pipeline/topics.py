@@ -11,6 +11,9 @@ meeting series.
   computed on) are ranked by relevance, λ·log p(w|t) + (1-λ)·log(p(w|t)/p(w)) (Sievert & Shirley 2014, LDAvis;
   `topics.top_words_lambda`, 0.6 by default, 1.0 ranks by probability): words frequent in every topic of news
   prose (习近平_总书记, 人员, 达到 …) no longer fill the top of many topics. Their weights stay p(w|t).
+- Unguided topics are anchored (`topics.anchor_words`): `nmf_anchors` factorises the documents' TF-IDF (sklearn
+  NMF, NNDSVD start) and gives each unguided topic the top words of one theme as word priors, so chains with
+  different seeds settle in the same mode (3-seed top-10 stability on the whole news archive 0.487 → 0.707).
 - `sweep` fits gensim LDA over a range of K and scores each by NPMI, c_v and topic diversity.
 - `write_model` / `read_model` keep a fit under `models/<fit_id>/`: settings, metrics, readable tables, and the
   fitted objects.
@@ -45,8 +48,8 @@ from pipeline.settings import TopicSettings
 log = logging.getLogger(__name__)
 
 # 3: top words ranked by relevance (topics.top_words_lambda); 4: a guided topic whose seed words are not among
-# its top words is labelled by its top words
-VERSION = "4"
+# its top words is labelled by its top words; 5: unguided topics anchored to NMF themes (topics.anchor_words)
+VERSION = "5"
 
 _WORD = re.compile(r"^[\u4e00-\u9fff]+$")
 _VERSION_LINE = re.compile(r"\(version\s+([^)\s]+)\)")
@@ -220,6 +223,47 @@ def stability_by_topic(runs: Sequence[Sequence[Sequence[str]]]) -> list[float]:
     return [float(v) for v in np.mean([_matched(runs[0], other) for other in runs[1:]], axis=0)]
 
 
+# -- anchors -------------------------------------------------------------------------------------------------
+def nmf_anchors(texts: Sequence[Sequence[str]], k: int, n_words: int, guided: Sequence[Sequence[str]] = (),
+                seed: int = 0) -> list[list[str]]:
+    """Anchor words for the `k - len(guided)` unguided topics of a fit with `k` topics, from the themes a
+    non-negative matrix factorisation of the documents' TF-IDF finds (sklearn `NMF`, NNDSVD start; `seed` drives
+    its randomised SVD).
+
+    A Gibbs chain started at random settles in one of many modes: on the news archive, themes such as space
+    flight or expos got a topic of their own under one seed and shared one under another. NMF's NNDSVD start
+    follows the data's leading singular vectors, so its themes recur from seed to seed; anchoring each unguided
+    topic to one theme (its `n_words` anchor words get a guided topic's word priors) makes the chains settle in
+    the same mode. The factorisation has `k` components; a component with a seed word of a `guided` topic among
+    its top five words is that guided topic's theme and anchors none; the others anchor topics, largest first
+    (total document weight). Each word anchors at most one component, the one where its share of the
+    component's weight is largest, and guided seed words anchor none."""
+    from sklearn.decomposition import NMF
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    seeds = frozenset(w for words in guided for w in words)
+    n_topics = k - len(guided)
+    if n_topics <= 0 or n_words <= 0:
+        return []
+    vectorizer = TfidfVectorizer(analyzer=list, sublinear_tf=True, lowercase=False)
+    x = vectorizer.fit_transform(texts)
+    words = vectorizer.get_feature_names_out()
+    nmf = NMF(n_components=min(k, *x.shape), init="nndsvd", random_state=seed, max_iter=400)
+    w = nmf.fit_transform(x)
+    h = nmf.components_
+    comps = [c for c in np.argsort(-w.sum(axis=0), kind="stable")
+             if not any(words[i] in seeds for i in np.argsort(-h[c], kind="stable")[:5])][:n_topics]
+    if not comps:
+        return []
+    share = h[comps] / np.maximum(h[comps].sum(axis=1, keepdims=True), 1e-300)
+    owner = share.argmax(axis=0)
+    out = []
+    for j, c in enumerate(comps):
+        ranked = [i for i in np.argsort(-h[c], kind="stable") if owner[i] == j and words[i] not in seeds]
+        out.append([str(words[i]) for i in ranked[:n_words]])
+    return out
+
+
 def c_v(topics: Sequence[Sequence[str]], texts: Sequence[Sequence[str]], dictionary: Any) -> float:
     """gensim's c_v coherence of the topics on `texts` (one process; topics it cannot score are left out)."""
     from gensim.models.coherencemodel import CoherenceModel
@@ -280,6 +324,8 @@ class TopicModel:
         self.periods_ = sorted({period_of(d.date, s.period) for d in docs} - {UNKNOWN_PERIOD})
         self.dtm_ = self.tlda_ = self.lda_ = None
         self.period_phi_ = self.word_share_ = self.guided_ = None
+        guided = [words for _label, words in self._seed_words(warn=True)]
+        self.anchors_ = nmf_anchors(texts, k, s.anchor_words, guided, self.seed_) if s.anchor_words else []
         if s.model is ModelKind.timelda:
             self._fit_timelda(texts)
         elif s.model is ModelKind.dtm:
@@ -312,16 +358,35 @@ class TopicModel:
                                  "seed_words_in_top": [w for w in words if w in top]})
         return self.guided_
 
-    def _seed_words(self) -> list[tuple[str, list[str]]]:
-        """(label, seed words in the vocabulary) for each guided topic, in config order."""
+    def anchored_topics(self) -> list[dict[str, Any]]:
+        """For each anchored topic: its id, its NMF anchor words and those among its top `TOP_TERMS` words."""
+        n_guided = len(self._seed_words())
+        tops = self.top_words(TOP_TERMS) if self.anchors_ else []
+        out = []
+        for i, words in enumerate(self.anchors_):
+            top = {w for w, _ in tops[n_guided + i]}
+            out.append({"topic_id": n_guided + i, "anchor_words": list(words),
+                        "anchor_words_in_top": [w for w in words if w in top]})
+        return out
+
+    def _seed_words(self, warn: bool = False) -> list[tuple[str, list[str]]]:
+        """(label, seed words in the vocabulary) for each guided topic, in config order (`warn`: log the guided
+        topics none of whose seed words is in the vocabulary)."""
         t2i = self.vocabulary_.dictionary_.token2id
         out = []
         for label, words in self.settings.seed_topics.items():
             found = [w for w in words if w in t2i]
-            if not found:
+            if not found and warn:
                 log.warning("guided topic %s: none of its seed words %s is in the vocabulary", label, words)
             out.append((label, found))
         return out[: self.k_]
+
+    def _prior_words(self) -> list[tuple[int, list[str]]]:
+        """(topic, words) whose word priors pull them into that topic: each guided topic's seed words, then each
+        anchored topic's anchor words (topics after the guided ones)."""
+        guided = [words for _label, words in self._seed_words()]
+        anchored = [(len(guided) + i, words) for i, words in enumerate(self.anchors_)]
+        return list(enumerate(guided)) + anchored
 
     def _fit_lda(self, texts: list[list[str]]) -> None:
         from gensim.models import LdaModel
@@ -332,7 +397,7 @@ class TopicModel:
         cfs = np.zeros(len(dictionary))
         for wid, cf in dictionary.cfs.items():
             cfs[wid] = cf
-        for j, (_label, words) in enumerate(self._seed_words()):
+        for j, words in self._prior_words():
             for w in words:
                 wid = dictionary.token2id[w]
                 eta[j, wid] += s.seed_weight * cfs[wid]  # pseudo-counts: a share of the word's corpus count
@@ -373,9 +438,10 @@ class TopicModel:
         self.theta_ = theta
 
     def _set_priors(self, mdl: Any) -> None:
-        """Guided topics in tomotopy: a seed word's prior is high in its topic and low in the others."""
+        """Guided and anchored topics in tomotopy: a seed or anchor word's prior is high in its topic and low in
+        the others (tomotopy also draws each word's first topic from its prior, so the chain starts there)."""
         s = self.settings
-        for j, (_label, words) in enumerate(self._seed_words()):
+        for j, words in self._prior_words():
             for w in words:
                 prior = [s.seed_prior_other] * self.k_
                 prior[j] = s.seed_prior
@@ -629,6 +695,7 @@ class TopicModel:
             "c_v_docs": len(sample) if n_cv else 0,
             "topic_diversity": round(diversity(tops25), 4),
             "guided_topics": [{k: v for k, v in g.items() if k != "top_words"} for g in self.guided_topics()],
+            "anchored_topics": self.anchored_topics(),
             "stopwords_version": self.stopwords.version if isinstance(self.stopwords, Stopwords) else None,
         }
         return out
@@ -728,7 +795,7 @@ def write_model(model: TopicModel, folder: Path, metrics: Mapping[str, Any],
     folder.mkdir(parents=True, exist_ok=True)
     settings = model.settings.model_dump(mode="json")
     settings.update(fit_id=model.fit_id_, k_fitted=model.k_, seed_fitted=model.seed_, periods=model.periods_,
-                    version=VERSION, labels=model.labels_)
+                    version=VERSION, labels=model.labels_, anchors=model.anchors_)
     (folder / "settings.json").write_text(json.dumps(settings, ensure_ascii=False, indent=2, sort_keys=True),
                                           encoding="utf-8")
     (folder / "metrics.json").write_text(json.dumps(dict(metrics), ensure_ascii=False, indent=2, sort_keys=True),
@@ -764,7 +831,8 @@ def read_model(folder: Path, stopwords: Stopwords) -> TopicModel:
     if not (folder / "settings.json").is_file():
         raise TopicError(f"{folder}: not a topic model folder (settings.json missing)")
     saved = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
-    extra = {k: saved.pop(k) for k in ("fit_id", "k_fitted", "seed_fitted", "periods", "version", "labels")}
+    extra = {k: saved.pop(k, None) for k in ("fit_id", "k_fitted", "seed_fitted", "periods", "version", "labels",
+                                             "anchors")}
     if extra["version"] != VERSION:
         raise TopicError(f"{folder}: fitted by topics version {extra['version']}, this is {VERSION}; refit it")
     settings = TopicSettings.model_validate(saved)
@@ -775,7 +843,7 @@ def read_model(folder: Path, stopwords: Stopwords) -> TopicModel:
     vocab.n_phrases_ = len(vocab.phrases_.phrasegrams) if vocab.phrases_ is not None else 0
     z = np.load(folder / "doc_topics.npz")
     m.vocabulary_, m.k_, m.seed_, m.periods_ = vocab, extra["k_fitted"], extra["seed_fitted"], extra["periods"]
-    m.fit_id_, m.labels_, m.theta_ = extra["fit_id"], extra["labels"], z["theta"]
+    m.fit_id_, m.labels_, m.theta_, m.anchors_ = extra["fit_id"], extra["labels"], z["theta"], extra["anchors"] or []
     m.docs_ = [TopicDoc(str(i), str(d) or None, ()) for i, d in zip(z["doc_id"], z["date"])]
     m.texts_ = []
     m.terms_by_period_ = pd.read_csv(folder / "topic_terms_by_period.csv", dtype={"period": str, "term": str},

@@ -179,6 +179,37 @@ def test_guided_topics_record_which_seed_words_hold(fitted):
     assert len(guided[0]["seed_words_in_top"]) >= 2  # the default prior holds 生态环境 on the news sample
 
 
+def test_nmf_anchors_are_distinct_words_of_the_data_themes(fitted):
+    s, _, model = fitted
+    guided = [ws for _label, ws in model._seed_words()]
+    anchors = topics.nmf_anchors(model.texts_, model.k_, 3, guided, seed=42)
+    assert len(anchors) == model.k_ - len(guided) and all(len(a) == 3 for a in anchors)
+    words = [w for a in anchors for w in a]
+    assert len(words) == len(set(words))  # a word anchors one topic at most
+    assert not set(words) & {w for ws in guided for w in ws}  # seed words stay with their guided topic
+    assert set(words) <= set(model.vocabulary_.dictionary_.token2id)
+    assert topics.nmf_anchors(model.texts_, model.k_, 3, guided, seed=42) == anchors  # a seed gives one answer
+    assert topics.nmf_anchors(model.texts_, len(guided), 3, guided, seed=42) == []  # no unguided topic left
+
+
+def test_anchored_topics_follow_their_anchors(fitted):
+    _, _, model = fitted
+    anchored = model.metrics(coherence_docs=0)["anchored_topics"]
+    assert [a["topic_id"] for a in anchored] == list(range(2, model.k_))  # after the two guided topics
+    assert [a["anchor_words"] for a in anchored] == model.anchors_
+    held = sum(len(a["anchor_words_in_top"]) >= 2 for a in anchored)
+    assert held >= len(anchored) - 1, anchored  # the chain settles where the anchors put it
+
+
+def test_anchors_make_refits_with_other_seeds_agree_more(small, stop, news):
+    """The point of anchors: a refit with another seed finds the same topics more often than without them (on
+    400 items, 8 topics, 80 iterations: 3-seed stability 0.39 without anchors, 0.45 with)."""
+    plain = topics.TopicModel(small(topics__anchor_words=0).topics, stop).fit(news)
+    anchored = topics.TopicModel(small().topics, stop).fit(news)
+    assert plain.anchors_ == [] and anchored.anchors_
+    assert topics.seed_stability(anchored, 2)["stability"] > topics.seed_stability(plain, 2)["stability"] + 0.03
+
+
 def test_guided_topic_that_lost_its_theme_is_flagged(small, stop, news, caplog):
     """Seed priors no stronger in their topic than elsewhere: the topic labelled 航天 takes another theme, and the
     fit says so instead of handing the researcher a misleading label."""
@@ -243,7 +274,7 @@ def test_model_folder_round_trip_scores_new_documents(fitted, news, tmp_path):
                  "topic_prevalence.csv", "dictionary.txt", "doc_topics.npz", "model.lda.bin"):
         assert (folder / name).is_file(), name
     loaded = topics.read_model(folder, stop)
-    assert loaded.fit_id_ == part.fit_id_
+    assert loaded.fit_id_ == part.fit_id_ and loaded.anchors_ == part.anchors_ != []
     assert np.allclose(loaded.theta_, part.theta_)
     docs1, theta1 = loaded.transform(tail)
     docs2, theta2 = part.transform(tail)
