@@ -20,7 +20,6 @@ Prints one JSON line. Needs ../shared/corpora/xwlb/news.jsonl.gz (or --corpus)."
 from __future__ import annotations
 
 import argparse
-import copy
 import gzip
 import json
 import sys
@@ -56,10 +55,7 @@ def read_items(path: Path, years: list[str], per_year: int, seed: int) -> list[d
 
 def slice_topics(model: topics.TopicModel, lam: float | None = None) -> list[list[str]]:
     """The top 10 words of every topic at every time slice, ranked as configured (or with relevance `lam`)."""
-    if lam is not None:
-        model = copy.copy(model)
-        model.settings = model.settings.model_copy(update={"top_words_lambda": lam})
-    return [[w for w, _ in model.top_words(10, t, tp)[0]] for tp in range(len(model.periods_))
+    return [[w for w, _ in model.top_words(10, t, tp, lam=lam)[0]] for tp in range(len(model.periods_))
             for t in range(model.k_)]
 
 
@@ -70,9 +66,7 @@ def ldaseq_topics(ldaseq, dictionary, n_slices: int, k: int, p_w: np.ndarray, la
     for tp in range(n_slices):
         for t in range(k):
             phi = np.exp(ldaseq.topic_chains[t].e_log_prob[:, tp])
-            phi = phi / phi.sum()
-            score = topics.relevance(phi, p_w, lam) if lam < 1.0 else phi
-            out.append([dictionary[int(i)] for i in np.lexsort((np.arange(len(phi)), -score))[:10]])
+            out.append([dictionary[int(i)] for i in topics.top_indices(phi / phi.sum(), p_w, lam, 10)])
     return out
 
 

@@ -17,7 +17,6 @@ on its top words ranked by probability (what the fit reported before the relevan
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 import time
@@ -37,12 +36,10 @@ from pipeline.store import Store  # noqa: E402
 _STATE: dict = {}
 
 
-def _tops(m: topics.TopicModel, settings) -> tuple[list[list[str]], list[list[str]]]:
+def _tops(m: topics.TopicModel) -> tuple[list[list[str]], list[list[str]]]:
     """Top-10 words of a fit, ranked as configured and by probability."""
-    raw = copy.copy(m)
-    raw.settings = settings.model_copy(update={"top_words_lambda": 1.0})
     return ([[w for w, _ in ws] for ws in m.top_words(topics.TOP_NPMI)],
-            [[w for w, _ in ws] for ws in raw.top_words(topics.TOP_NPMI)])
+            [[w for w, _ in ws] for ws in m.top_words(topics.TOP_NPMI, lam=1.0)])
 
 
 def _refit_tops(j: int) -> tuple[list[list[str]], list[list[str]]]:
@@ -50,7 +47,7 @@ def _refit_tops(j: int) -> tuple[list[list[str]], list[list[str]]]:
     model, settings, stop = _STATE["model"], _STATE["settings"], _STATE["stop"]
     m = topics.TopicModel(settings, stop, k=model.k_, seed=model.seed_ + j)
     m.fit((), prepared=(model.docs_, [list(t) for t in model.texts_]), vocabulary=topics._identity(model.vocabulary_))
-    return _tops(m, settings)
+    return _tops(m)
 
 
 def main() -> None:
@@ -94,10 +91,8 @@ def main() -> None:
         "npmi": met["npmi"], "c_v": met["c_v"], "diversity": met["topic_diversity"],
     }
     if settings.top_words_lambda < 1.0:  # the same fit, top words ranked by probability (λ = 1), for comparison
-        raw = copy.copy(model)
-        raw.settings = settings.model_copy(update={"top_words_lambda": 1.0})
-        top10 = [[w for w, _ in ws] for ws in raw.top_words(topics.TOP_NPMI)]
-        top25 = [[w for w, _ in ws] for ws in raw.top_words(topics.TOP_DIVERSITY)]
+        top10 = [[w for w, _ in ws] for ws in model.top_words(topics.TOP_NPMI, lam=1.0)]
+        top25 = [[w for w, _ in ws] for ws in model.top_words(topics.TOP_DIVERSITY, lam=1.0)]
         out["npmi_by_probability"] = round(float(np.mean(topics.npmi(top10, model.texts_))), 4)
         out["diversity_by_probability"] = round(topics.diversity(top25), 4)
     if args.seeds >= 2:  # what topics.seed_stability does, keeping the refits to score both rankings
@@ -111,7 +106,7 @@ def main() -> None:
                 refits = list(pool.map(_refit_tops, range(1, args.seeds)))
         else:
             refits = [_refit_tops(j) for j in range(1, args.seeds)]
-        rel, prob = _tops(model, settings)
+        rel, prob = _tops(model)
         runs = [rel] + [r for r, _p in refits]
         out["stability"] = round(topics.stability(runs), 4)
         out["stability_by_topic"] = {f"{t} {model.labels_[t]}": round(v, 2)

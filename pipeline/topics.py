@@ -190,6 +190,13 @@ def relevance(phi: np.ndarray, p_w: np.ndarray, lam: float) -> np.ndarray:
     return np.where(np.isfinite(score), score, -np.inf)
 
 
+def top_indices(phi: np.ndarray, p_w: np.ndarray, lam: float, n: int) -> np.ndarray:
+    """Indices of the `n` words of one topic-word distribution `phi` ranked by relevance with `lam` over the word
+    shares `p_w` (λ = 1: by probability); ties go to the lower index."""
+    score = relevance(phi, p_w, lam) if lam < 1.0 else phi
+    return np.lexsort((np.arange(len(phi)), -score))[:n]
+
+
 def diversity(topics: Sequence[Sequence[str]]) -> float:
     """Share of unique words among the topics' top words (1.0: no word shared by two topics)."""
     total = sum(len(t) for t in topics)
@@ -238,30 +245,27 @@ def nmf_anchors(texts: Sequence[Sequence[str]], k: int, n_words: int, guided: Se
     its top five words is that guided topic's theme and anchors none; the others anchor topics, largest first
     (total document weight). Each word anchors at most one component, the one where its share of the
     component's weight is largest, and guided seed words anchor none."""
+    n_topics = k - len(guided)
+    if n_topics <= 0 or n_words <= 0:
+        return []
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     seeds = frozenset(w for words in guided for w in words)
-    n_topics = k - len(guided)
-    if n_topics <= 0 or n_words <= 0:
-        return []
     vectorizer = TfidfVectorizer(analyzer=list, sublinear_tf=True, lowercase=False)
     x = vectorizer.fit_transform(texts)
     words = vectorizer.get_feature_names_out()
     nmf = NMF(n_components=min(k, *x.shape), init="nndsvd", random_state=seed, max_iter=400)
     w = nmf.fit_transform(x)
     h = nmf.components_
+    ranked = np.argsort(-h, axis=1, kind="stable")  # each component's words, heaviest first
     comps = [c for c in np.argsort(-w.sum(axis=0), kind="stable")
-             if not any(words[i] in seeds for i in np.argsort(-h[c], kind="stable")[:5])][:n_topics]
+             if not any(words[i] in seeds for i in ranked[c, :5])][:n_topics]
     if not comps:
         return []
-    share = h[comps] / np.maximum(h[comps].sum(axis=1, keepdims=True), 1e-300)
-    owner = share.argmax(axis=0)
-    out = []
-    for j, c in enumerate(comps):
-        ranked = [i for i in np.argsort(-h[c], kind="stable") if owner[i] == j and words[i] not in seeds]
-        out.append([str(words[i]) for i in ranked[:n_words]])
-    return out
+    owner = (h[comps] / np.maximum(h[comps].sum(axis=1, keepdims=True), 1e-300)).argmax(axis=0)
+    return [[str(words[i]) for i in ranked[c] if owner[i] == j and words[i] not in seeds][:n_words]
+            for j, c in enumerate(comps)]
 
 
 def c_v(topics: Sequence[Sequence[str]], texts: Sequence[Sequence[str]], dictionary: Any) -> float:
@@ -323,9 +327,9 @@ class TopicModel:
         self.vocabulary_, self.docs_, self.k_ = vocab, docs, k
         self.periods_ = sorted({period_of(d.date, s.period) for d in docs} - {UNKNOWN_PERIOD})
         self.dtm_ = self.tlda_ = self.lda_ = None
-        self.period_phi_ = self.word_share_ = self.guided_ = None
+        self.period_phi_ = self.word_share_ = self.top_terms_ = None
         guided = [words for _label, words in self._seed_words(warn=True)]
-        self.anchors_ = nmf_anchors(texts, k, s.anchor_words, guided, self.seed_) if s.anchor_words else []
+        self.anchors_ = nmf_anchors(texts, k, s.anchor_words, guided, self.seed_)
         if s.model is ModelKind.timelda:
             self._fit_timelda(texts)
         elif s.model is ModelKind.dtm:
@@ -346,28 +350,27 @@ class TopicModel:
     def guided_topics(self) -> list[dict[str, Any]]:
         """For each guided topic: its label, its seed words in the vocabulary, its top `TOP_TERMS` words and the
         seed words among them. None among them: the seeds did not hold the topic (`fit` warns; `metrics` records
-        it). Worked out once per fit: the labels, the warning and the metrics share it."""
-        cached = getattr(self, "guided_", None)
-        if cached is not None:
-            return cached
-        tops = self.top_words(TOP_TERMS)
-        self.guided_ = []
-        for j, (label, words) in enumerate(self._seed_words()):
-            top = [w for w, _ in tops[j]]
-            self.guided_.append({"topic_id": j, "label": label, "seed_words": words, "top_words": top,
-                                 "seed_words_in_top": [w for w in words if w in top]})
-        return self.guided_
+        it)."""
+        tops = self._top_terms()
+        return [{"topic_id": j, "label": label, "seed_words": words, "top_words": tops[j],
+                 "seed_words_in_top": [w for w in words if w in tops[j]]}
+                for j, (label, words) in enumerate(self._seed_words())]
 
     def anchored_topics(self) -> list[dict[str, Any]]:
         """For each anchored topic: its id, its NMF anchor words and those among its top `TOP_TERMS` words."""
         n_guided = len(self._seed_words())
-        tops = self.top_words(TOP_TERMS) if self.anchors_ else []
-        out = []
-        for i, words in enumerate(self.anchors_):
-            top = {w for w, _ in tops[n_guided + i]}
-            out.append({"topic_id": n_guided + i, "anchor_words": list(words),
-                        "anchor_words_in_top": [w for w in words if w in top]})
-        return out
+        tops = self._top_terms()
+        return [{"topic_id": n_guided + i, "anchor_words": list(words),
+                 "anchor_words_in_top": [w for w in words if w in tops[n_guided + i]]}
+                for i, words in enumerate(self.anchors_)]
+
+    def _top_terms(self) -> list[list[str]]:
+        """Each topic's top `TOP_TERMS` words, worked out once per fit: the labels, the guided and anchored
+        topics, the warning and the metrics share them."""
+        cached = getattr(self, "top_terms_", None)
+        if cached is None:
+            cached = self.top_terms_ = [[w for w, _ in ws] for ws in self.top_words(TOP_TERMS)]
+        return cached
 
     def _seed_words(self, warn: bool = False) -> list[tuple[str, list[str]]]:
         """(label, seed words in the vocabulary) for each guided topic, in config order (`warn`: log the guided
@@ -532,12 +535,13 @@ class TopicModel:
         return new
 
     # -- topic words ---------------------------------------------------------------------------------------
-    def top_words(self, n: int = TOP_TERMS, topic: int | None = None,
-                  timepoint: int | None = None) -> list[list[tuple[str, float]]]:
+    def top_words(self, n: int = TOP_TERMS, topic: int | None = None, timepoint: int | None = None,
+                  lam: float | None = None) -> list[list[tuple[str, float]]]:
         """Top words with weights of every topic (or one); for the dynamic model, overall (mean over
-        timepoints) or at one timepoint."""
+        timepoints) or at one timepoint. Ranked by relevance with `lam` (default `topics.top_words_lambda`;
+        1.0: by probability)."""
         topics = range(self.k_) if topic is None else [topic]
-        lam = self.settings.top_words_lambda
+        lam = self.settings.top_words_lambda if lam is None else lam
         lda_phi, out = None, []
         for t in topics:
             if self.tlda_ is not None:
@@ -558,8 +562,7 @@ class TopicModel:
                     lda_phi = self.lda_.get_topics().astype(np.float64)
                 phi = lda_phi[t]
                 vocabs = self.vocabulary_.dictionary_
-            score = relevance(phi, self._word_share(), lam) if lam < 1.0 else phi
-            order = np.lexsort((np.arange(len(phi)), -score))[:n]
+            order = top_indices(phi, self._word_share(), lam, n)
             out.append([(vocabs[int(i)], float(phi[i])) for i in order])
         return out
 
@@ -583,8 +586,7 @@ class TopicModel:
         """A guided topic's label where its seed words are among its top words; otherwise, and for the other
         topics, its top three words (a guided topic that took another theme must not carry the seeds' name)."""
         seeded = {g["topic_id"]: g["label"] for g in self.guided_topics() if g["seed_words_in_top"]}
-        words = self.top_words(3)
-        return [seeded.get(t, " ".join(w for w, _ in words[t])) for t in range(self.k_)]
+        return [seeded.get(t, " ".join(self._top_terms()[t][:3])) for t in range(self.k_)]
 
     def _fit_id(self, texts: list[list[str]]) -> str:
         h = hashlib.sha256()
@@ -848,7 +850,7 @@ def read_model(folder: Path, stopwords: Stopwords) -> TopicModel:
     m.texts_ = []
     m.terms_by_period_ = pd.read_csv(folder / "topic_terms_by_period.csv", dtype={"period": str, "term": str},
                                      encoding="utf-8", keep_default_na=False)
-    m.dtm_ = m.tlda_ = m.lda_ = m.period_phi_ = m.word_share_ = m.guided_ = None
+    m.dtm_ = m.tlda_ = m.lda_ = m.period_phi_ = m.word_share_ = m.top_terms_ = None
     if (folder / "model.lda.bin").exists():
         import tomotopy as tp
 
