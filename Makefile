@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test test-fast setup sample bench clean
+.PHONY: run test test-fast setup sample bench clean train
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
@@ -24,6 +24,10 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -ra -m "not slow"
+
+# Refit the learned models of corpora/models/ from the human labels (needs ../shared/corpora beside the clone)
+train: setup
+	$(BIN)/jmm train
 
 sample: setup
 	$(BIN)/python corpora/make_sample.py --out corpora/sample

@@ -126,21 +126,14 @@ def extract(files: Annotated[list[Path], typer.Argument(help="documents to extra
 
 
 def _predict_items(items, settings):
-    """Tag gold or input items: yields Tagged predictions in order."""
+    """Tag gold or input items as `jmm run` would (the gold date only where the item has one): Tagged each."""
     from pipeline import process
-    from pipeline.collect import record_id
-    from pipeline.records import Source, Tagged
-    from pipeline.store import sha256_file
+    from pipeline.labels import source_of
+    from pipeline.records import Tagged
 
     for it in items:
-        if it.file is not None:
-            from pipeline.collect import kind_of
-
-            src = Source(sha256_file(it.file), str(it.file), kind_of(it.file) or "pdf")
-            o = process.one(src, settings, date=it.date)
-        else:
-            rec = {"id": it.id, "date": it.date, "title": it.title, "text": it.text}
-            o = process.one(Source(record_id(rec), it.id, "jsonl-record", 0), settings, rec)
+        source, rec = source_of(it)
+        o = process.one(source, settings, rec, date=it.date)
         yield o.tagged or Tagged(o.source.doc_id)
 
 
@@ -175,21 +168,25 @@ def tag(input_file: Annotated[Path, typer.Argument(help="JSON Lines: {id, date, 
 @app.command()
 def evaluate(gold: Annotated[Path, typer.Argument(help="gold file (CODEBOOK §4)")],
              as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+             split: Annotated[Optional[str], typer.Option(help="score only the records whose `split` is this")] = None,
              config: ConfigOpt = None) -> None:
     """Score the tagger against a gold file."""
-    from pipeline.evaluate import read_gold, score
     from pipeline.errors import PipelineError
+    from pipeline.evaluate import score
     from pipeline.gazetteer import level_of, load_gazetteer
+    from pipeline.labels import from_archive, read_gold
 
     settings = _settings(config)
     from flows.workers import prepare
 
-    prepare(settings)
     try:
-        items = read_gold(gold)
+        prepare(settings)
+        items = read_gold(gold, split)
+        archive = settings.path(settings.train.archive) if settings.train.archive else None
+        items = from_archive(items, archive, settings.collect.bulletin_titles)
+        preds = list(_predict_items(items, settings))
     except PipelineError as exc:
         _fail(exc)
-    preds = list(_predict_items(items, settings))
     gaz = load_gazetteer(settings.path(settings.tag.gazetteer))
     result = score(items, preds, lambda n: level_of(gaz, n))
     if as_json:
@@ -197,6 +194,38 @@ def evaluate(gold: Annotated[Path, typer.Argument(help="gold file (CODEBOOK §4)
     else:
         for k, v in result.items():
             typer.echo(f"{k}: {json.dumps(v, ensure_ascii=False)}")
+
+
+@app.command()
+def train(out: Annotated[Optional[Path], typer.Option("--out", "-o", help="folder for the models (default: "
+                                                                            "tag.models)")] = None,
+          config: ConfigOpt = None) -> None:
+    """Fit the learned models (participants, doc_class, depth) on the human labels of train.label_sets, with
+    cross-validated figures in metrics.json beside them."""
+    from pipeline import process, segment
+    from pipeline import train as train_stage
+    from pipeline.errors import PipelineError
+    from pipeline.gazetteer import level_of, load_gazetteer
+
+    settings = _settings(config)
+    from flows.workers import prepare
+
+    target = out or settings.path(settings.tag.models)
+    user_dict = settings.path(settings.segment.user_dictionary)
+    try:
+        prepare(settings)
+        gaz = load_gazetteer(settings.path(settings.tag.gazetteer))
+        metrics = train_stage.run(settings, target, lambda n: level_of(gaz, n),
+                                  lambda s, r, d: process.read(s, settings, r, d),
+                                  lambda t: segment.words(t, user_dict))
+    except PipelineError as exc:
+        _fail(exc)
+    cv = metrics["cross_validated"]
+    typer.echo(f"trained on {metrics['n_docs']} labelled documents ({', '.join(f'{k} {v}' for k, v in metrics['label_sets'].items())}); models in {target}")
+    for name, r in cv.items():
+        typer.echo(f"  {name:16} participants F1 {r['participants']['f1']:.3f}  doc_class {r['doc_class']['accuracy']:.3f}"
+                   f"  collab macro F1 {(r['collab_type'] or {}).get('macro_f1', 0):.3f}  depth kappa {(r['depth'] or {}).get('kappa')}"
+                   "  (5-fold cross-validated)")
 
 
 @app.command()

@@ -63,9 +63,11 @@ def prepare(settings: Settings) -> None:
 
 def warm(settings: Settings) -> None:
     """Pool initializer: load jieba and the spaCy pipeline (a no-op in a worker forked warm)."""
-    from pipeline import tag
+    from pipeline import candidates
+    from pipeline.learn import load_models
 
-    tag.load_pipeline(*_paths(settings))
+    candidates.load_pipeline(*_paths(settings))
+    load_models(settings.path(settings.tag.models))
 
 
 def start(settings: Settings) -> None:
@@ -78,7 +80,7 @@ def start(settings: Settings) -> None:
     prepare(settings)
     gaz, udict = _paths(settings)
     previous = os.environ.get(WARM_ENV)
-    os.environ[WARM_ENV] = json.dumps([str(gaz), str(udict)])
+    os.environ[WARM_ENV] = json.dumps([str(gaz), str(udict), str(settings.path(settings.tag.models))])
     try:  # the forkserver inherits the environment as it is now
         _context.set_forkserver_preload(PRELOAD)
         forkserver.ensure_running()
@@ -124,10 +126,12 @@ def _warm_forkserver() -> None:
     if not spec:
         return
     try:
-        from pipeline import extract, isolate, process, tag  # noqa: F401 - imported for the workers
+        from pipeline import candidates, extract, isolate, process  # noqa: F401 - imported for the workers
+        from pipeline.learn import load_models
 
-        gaz, udict = json.loads(spec)
-        tag.load_pipeline(Path(gaz), Path(udict))
+        gaz, udict, models = json.loads(spec)
+        candidates.load_pipeline(Path(gaz), Path(udict))
+        load_models(models)
         _warmed_in = os.getpid()
     except Exception as exc:  # noqa: BLE001 - never let the warm-up break the forkserver
         log.warning("the worker forkserver could not warm the pipeline (%s); workers load it themselves", exc)
@@ -145,9 +149,9 @@ def wait_ready(settings: Settings) -> None:
 
 def born_warm() -> bool:
     """Whether this process inherited a loaded pipeline from the forkserver (rather than loading it itself)."""
-    from pipeline import tag
+    from pipeline import candidates
 
-    return _warmed_in not in (None, os.getpid()) and tag.load_pipeline.cache_info().currsize > 0
+    return _warmed_in not in (None, os.getpid()) and candidates.load_pipeline.cache_info().currsize > 0
 
 
 _warm_forkserver()

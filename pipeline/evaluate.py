@@ -1,47 +1,19 @@
-"""Score predictions against a gold file (CODEBOOK §4): one JSON object with fixed keys."""
+"""Score predictions against a gold file (CODEBOOK §4): one JSON object with fixed keys.
+
+Honest by construction: `series`, `session` and `meeting_date` are scored over every document whose gold has the
+key, a null gold included (a value predicted where the gold has none is wrong), with `accuracy_where_stated`
+beside; `series` is an exact match after whitespace is removed (`relaxed` also ignores brackets, quotes and
+ordinals); depth kappa counts a missing prediction as 0."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pipeline.dates import cn_number
-from pipeline.errors import PipelineError
+from pipeline.labels import GoldItem, read_gold  # noqa: F401  (read_gold: the reader of gold files)
 from pipeline.records import COLLAB_TYPES, JOINT_MEETING_CLASSES, Tagged
-
-
-@dataclass(frozen=True, slots=True)
-class GoldItem:
-    id: str
-    date: str | None
-    title: str
-    text: str | None
-    file: Path | None
-    gold: dict[str, Any]
-
-
-def read_gold(path: Path | str) -> list[GoldItem]:
-    """Read a gold JSON Lines file; `file` entries are resolved against the gold file's folder."""
-    path = Path(path)
-    if not path.is_file():
-        raise PipelineError(f"{path}: gold file not found")
-    items = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise PipelineError(f"{path}: line {n + 1}: invalid JSON ({exc.msg})") from exc
-        if "gold" not in obj or ("text" not in obj and "file" not in obj):
-            raise PipelineError(f"{path}: line {n + 1}: expected keys 'gold' and 'text' or 'file'")
-        items.append(GoldItem(str(obj.get("id", n)), obj.get("date"), obj.get("title", ""), obj.get("text"),
-                              path.parent / obj["file"] if obj.get("file") else None, obj["gold"]))
-    return items
 
 
 _GOV_SUFFIX = re.compile(r"人民政府$")
@@ -103,7 +75,8 @@ def score(items: list[GoldItem], predictions: list[Tagged],
     level_hits = level_total = 0
     cls_n = cls_ok = 0
     jm = _SetScore()
-    exact: dict[str, list[int]] = {"series": [0, 0], "session": [0, 0], "meeting_date": [0, 0], "depth": [0, 0]}
+    exact = {k: _Exact() for k in ("series", "series_relaxed", "session", "meeting_date")}
+    depth_n = depth_ok = 0
     depth_gold: list[int] = []
     depth_pred: list[int] = []
     for item, pred in zip(items, predictions, strict=True):
@@ -111,7 +84,7 @@ def score(items: list[GoldItem], predictions: list[Tagged],
         c = pred.codes
         pred_names = {norm_name(p.name): p for p in pred.participants}
         if "participants" in g:
-            gold_names = {norm_name(n) for n in g["participants"]}
+            gold_names = {norm_name(n) for n in g["participants"] or []}
             parts.add(gold_names, pred_names)
             for name in gold_names & set(pred_names):
                 want = level_of(name)
@@ -119,7 +92,7 @@ def score(items: list[GoldItem], predictions: list[Tagged],
                     continue
                 level_total += 1
                 level_hits += int(pred_names[name].level == want)
-        if "participant_mentions" in g and g["participant_mentions"] is not None:
+        if g.get("participant_mentions") is not None:
             mentions.add(set(g["participant_mentions"].values()), {p.mention for p in pred.participants})
         if "levels" in g:
             levels.add(g["levels"] or [], c.levels)
@@ -133,32 +106,27 @@ def score(items: list[GoldItem], predictions: list[Tagged],
             cls_ok += int(g["doc_class"] == c.doc_class)
             jm.add({1} if g["doc_class"] in JOINT_MEETING_CLASSES else set(),
                    {1} if c.doc_class in JOINT_MEETING_CLASSES else set())
-        if g.get("series") is not None:
-            exact["series"][0] += 1
-            exact["series"][1] += int(_norm_series(g["series"]) == _norm_series(c.series or ""))
-        if g.get("session") is not None:
-            exact["session"][0] += 1
-            exact["session"][1] += int(_session(g["session"]) == c.session)
-        if g.get("meeting_date") is not None:
-            exact["meeting_date"][0] += 1
-            exact["meeting_date"][1] += int(g["meeting_date"] == c.meeting_date)
+        if "series" in g:
+            exact["series"].add(_bare(g["series"]), _bare(c.series))
+            exact["series_relaxed"].add(_relaxed(g["series"]), _relaxed(c.series))
+        if "session" in g:
+            exact["session"].add(_session(g["session"]), c.session)
+        if "meeting_date" in g:
+            exact["meeting_date"].add(g["meeting_date"] or None, c.meeting_date)
         if g.get("depth") is not None:
-            exact["depth"][0] += 1
-            exact["depth"][1] += int(g["depth"] == c.depth)
+            depth_n += 1
+            depth_ok += int(g["depth"] == c.depth)
             depth_gold.append(int(g["depth"]))
             depth_pred.append(int(c.depth or 0))
-
-    def acc(key: str) -> dict[str, float] | None:
-        n, ok = exact[key]
-        return {"accuracy": round(ok / n, 4)} if n else None
 
     collab_res = {ct: s.result() for ct, s in collab.items()}
     macro = None
     if all(v is not None for v in collab_res.values()):
         macro = round(sum(v["f1"] for v in collab_res.values()) / len(collab_res), 4)  # type: ignore[index]
-    depth = acc("depth")
-    if depth is not None:
-        depth["kappa"] = qwk(depth_gold, depth_pred)
+    depth = {"accuracy": round(depth_ok / depth_n, 4), "kappa": qwk(depth_gold, depth_pred)} if depth_n else None
+    series = exact["series"].result()
+    if series is not None:
+        series["relaxed"] = exact["series_relaxed"].result()["accuracy"]  # type: ignore[index]
     return {
         "n_docs": len(items),
         "participants": parts.result(),
@@ -168,13 +136,42 @@ def score(items: list[GoldItem], predictions: list[Tagged],
         "regions": {"f1": regions.result()["f1"]} if regions.n else None,
         "collab_type": {"macro_f1": macro, **collab_res} if macro is not None else None,
         "doc_class": {"accuracy": round(cls_ok / cls_n, 4), "joint_meeting_f1": jm.result()["f1"]} if cls_n else None,
-        "series": acc("series"),
-        "session": acc("session"),
-        "meeting_date": acc("meeting_date"),
+        "series": series,
+        "session": exact["session"].result(),
+        "meeting_date": exact["meeting_date"].result(),
         "depth": depth,
     }
 
 
-def _norm_series(s: str) -> str:
-    s = re.sub(r"[\s（）()“”\"]", "", s)
-    return re.sub(r"第[0-9一二三四五六七八九十百零〇两]+(次|届)", "", s)
+class _Exact:
+    """Exact-match accuracy over every document whose gold has the key (null gold included), and over those
+    whose gold states a value (`accuracy_where_stated`)."""
+
+    def __init__(self) -> None:
+        self.n = self.ok = self.stated = self.stated_ok = 0
+
+    def add(self, gold: Any, pred: Any) -> None:
+        self.n += 1
+        self.ok += int(gold == pred)
+        if gold is not None:
+            self.stated += 1
+            self.stated_ok += int(gold == pred)
+
+    def result(self) -> dict[str, float | None] | None:
+        if not self.n:
+            return None
+        return {"accuracy": round(self.ok / self.n, 4),
+                "accuracy_where_stated": round(self.stated_ok / self.stated, 4) if self.stated else None}
+
+
+def _bare(s: str | None) -> str | None:
+    """A series name for exact matching: whitespace removed; empty is None."""
+    return re.sub(r"\s", "", s) or None if s else None
+
+
+def _relaxed(s: str | None) -> str | None:
+    """A series name for relaxed matching: also brackets, quotes and ordinals (第四次, 第十届) removed."""
+    if not s:
+        return None
+    s = re.sub(r"[\s（）()“”\"《》]", "", s)
+    return re.sub(r"第[0-9一二三四五六七八九十百零〇两]+(次|届)", "", s) or None

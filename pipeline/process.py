@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline import code, extract, isolate, segment, tag
+from pipeline import candidates, code, extract, features, isolate, lexicon, segment, tag
+from pipeline.learn import load_models, models_version
 from pipeline.collect import read_records, stories
 from pipeline.dates import find_dates
 from pipeline.errors import CollectError, PipelineError
@@ -27,10 +28,28 @@ log = logging.getLogger(__name__)
 
 
 def stage_versions(settings: Settings) -> dict[str, str]:
-    """The version of every per-document stage; a change re-runs that stage for every document."""
+    """The version of every per-document stage: its code version and a hash of every resource it reads, so a
+    changed lexicon row, cue word or retrained model re-runs exactly the stages that read it."""
     gaz = load_gazetteer(settings.path(settings.tag.gazetteer))
-    return {"extract": extract.VERSION, "segment": segment.VERSION, "tag": f"{tag.VERSION}+{gaz.version}",
-            "code": code.VERSION}
+    user_dict = settings.path(settings.segment.user_dictionary)
+    udict = segment.dictionary_version(user_dict)
+    models = models_version(settings.path(settings.tag.models))
+    cues = lexicon.cues_version()
+    return {"extract": extract.VERSION, "segment": f"{segment.VERSION}+{udict}",
+            "tag": f"{tag.VERSION}+{candidates.VERSION}+{features.VERSION}+{gaz.version}+{cues}+{models}",
+            "code": f"{code.VERSION}+{cues}+{models}"}
+
+
+def tag_document(doc: Document, words: list[str] | tuple[str, ...], settings: Settings) -> Tagged:
+    """Participants and codes of one document: candidates, class, participants (none for `other`), codes."""
+    gaz_dir = settings.path(settings.tag.gazetteer)
+    user_dict = settings.path(settings.segment.user_dictionary)
+    models = load_models(settings.path(settings.tag.models))
+    cands = candidates.find(doc, list(words), gaz_dir, user_dict)
+    probs = tag.scores(doc, words, cands, models)
+    cls = code.doc_class(doc, cands, probs, models)
+    ps = tag.participants(doc, cands, probs, cls, models.threshold)
+    return Tagged(doc.doc_id, ps, code.codes(doc, cls, ps, cands, models))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,25 +114,30 @@ def _not_chinese(source: Source, doc: Document, limits: ExtractSettings) -> str 
             f"from the inputs if it does not belong to the corpus")
 
 
+def read(source: Source, settings: Settings, record: dict[str, Any] | None = None,
+         date: str | None = None) -> Document:
+    """Extract one source into its Document (a file in a helper process under the limits of `settings.extract`)
+    and date it: `date` when given, else from its text. Raises PipelineError for a bad input."""
+    if source.kind == "jsonl-record":
+        doc = extract.document(source, record, settings=settings.extract)
+    else:
+        doc = isolate.document(source, settings.extract)
+    return replace(doc, date=date) if date else _with_date(doc)
+
+
 def one(source: Source, settings: Settings, record: dict[str, Any] | None = None,
         date: str | None = None) -> Outcome:
     """Process one source; never raises for a bad document. `date` overrides the document date."""
     user_dict = settings.path(settings.segment.user_dictionary)
-    gaz_dir = settings.path(settings.tag.gazetteer)
-    limits = settings.extract
     stage = "extract"
     try:
-        if source.kind == "jsonl-record":
-            doc = extract.document(source, record, settings=limits)
-        else:
-            doc = isolate.document(source, limits)
-        if reason := _not_chinese(source, doc, limits):
+        doc = read(source, settings, record, date)
+        if reason := _not_chinese(source, doc, settings.extract):
             return Outcome(source, stage=stage, reason=reason)
-        doc = replace(doc, date=date) if date else _with_date(doc)
         stage = "segment"
         words = segment.words(doc.text, user_dict)
         stage = "tag"
-        tagged = tag.document(doc, words, gaz_dir, user_dict)
+        tagged = tag_document(doc, words, settings)
         return Outcome(source, doc, tuple(words), tagged)
     except PipelineError as exc:
         reason = str(exc)
@@ -168,13 +192,12 @@ def retag(items: list[tuple[Document, tuple[str, ...], str]], settings: Settings
     """Re-run segmentation (when `stage` is "segment" or no tokens are stored), tagging and coding on
     documents already extracted: (document, stored tokens, first stage to redo) each."""
     user_dict = settings.path(settings.segment.user_dictionary)
-    gaz_dir = settings.path(settings.tag.gazetteer)
     out = []
     for doc, tokens, stage in items:
         source = Source(doc.doc_id, doc.source, doc.kind)
         try:
             words = segment.words(doc.text, user_dict) if stage == "segment" or not tokens else list(tokens)
-            out.append(Outcome(source, doc, tuple(words), tag.document(doc, words, gaz_dir, user_dict)))
+            out.append(Outcome(source, doc, tuple(words), tag_document(doc, words, settings)))
         except PipelineError as exc:
             out.append(Outcome(source, stage=stage, reason=f"{doc.source}: {exc}"))
     return out

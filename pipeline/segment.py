@@ -10,6 +10,7 @@ ties between two segmentations (和平/平和, both user entries) are broken the
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import tempfile
 import logging
@@ -37,6 +38,14 @@ _FREQ = 200000
 #: a word no text block can contain (jieba segments only runs of Han, Latin letters, digits and +#&._%-):
 #: carries the frequency that jieba-rs leaves out of its total
 _TOTAL_PAD = "\x00"
+
+
+def dictionary_version(user_dictionary: Path | str | None) -> str:
+    """A hash of the user dictionary (part of the segment stage's version): a changed gazetteer re-segments."""
+    p = Path(user_dictionary) if user_dictionary else None
+    if p is None or not p.is_file():
+        return "none"
+    return hashlib.sha256(p.read_bytes()).hexdigest()[:12]
 
 
 def dictionary_terms(gazetteer: Gazetteer, domain_terms: Path | None = None) -> list[str]:

@@ -66,6 +66,7 @@ class SegmentSettings(_Section):
 
 class TagSettings(_Section):
     gazetteer: Path = Path("corpora/lexicons")
+    models: Path = Path("corpora/models")  # the learned models (participants, doc_class, depth): `make train`
 
 
 class TopicModel(str, Enum):
@@ -205,6 +206,33 @@ class CollectSettings(_Section):
         return _valid_regex(v or None)
 
 
+class LabelSet(_Section):
+    """A file of human labels (CODEBOOK §4 gold format); `split` keeps only its records with that `split`."""
+
+    path: Path
+    split: str | None = None
+
+
+class TrainSettings(_Section):
+    """`make train` / `jmm train`: the label sets the models are fitted on and the models' settings. Every
+    figure it reports is cross-validated over these labels (folds by document)."""
+
+    label_sets: tuple[LabelSet, ...] = (
+        LabelSet(path=Path("../shared/corpora/dev/gold.jsonl")),
+        LabelSet(path=Path("../shared/corpora/dev2/gold.jsonl"), split="train"),
+        LabelSet(path=Path("corpora/sample/gold.jsonl")),
+        LabelSet(path=Path("corpora/training/labels.jsonl")),
+    )
+    #: the news archive that label files giving only an `id` point into
+    archive: Path | None = Path("../shared/corpora/xwlb/news.jsonl.gz")
+    folds: int = Field(5, ge=2)
+    seed: int = 0
+    participants_c: float = Field(1.0, gt=0)  # inverse L2 strength of each logistic regression
+    doc_class_c: float = Field(0.3, gt=0)
+    depth_c: float = Field(0.3, gt=0)
+    min_count: int = Field(2, ge=1)  # a feature seen in fewer training rows is dropped
+
+
 class Deployment(_Section):
     name: str
     cron: str
@@ -229,6 +257,7 @@ class Settings(_Section):
     runner: RunnerSettings = RunnerSettings()
     collect: CollectSettings = CollectSettings()
     serve: ServeSettings = ServeSettings()
+    train: TrainSettings = TrainSettings()
     base_dir: Path = Path(".")
 
     def path(self, p: Path | str) -> Path:

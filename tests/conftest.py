@@ -88,3 +88,37 @@ def sample_batch(tmp_path: Path):
         return folder, pdfs
 
     return make
+
+
+@pytest.fixture(scope="session")
+def lexicons(tmp_path_factory) -> tuple[Path, Path]:
+    """The project's gazetteer folder and a user dictionary generated from it (as `make run` does)."""
+    from pipeline import segment
+    from pipeline.gazetteer import load_gazetteer
+
+    lex = ROOT / "corpora" / "lexicons"
+    udict = segment.write_user_dictionary(load_gazetteer(lex), tmp_path_factory.mktemp("lex") / "user_dict.txt",
+                                          lex / "domain_terms.txt")
+    return lex, udict
+
+
+@pytest.fixture(scope="session")
+def tagger(lexicons):
+    """The whole tagger with the shipped models, on a text read as `jmm run` reads a JSON Lines record (the title,
+    when not given, is the text's first line or its opening words): tagger(text, date, title="") → (Tagged,
+    candidates)."""
+    from pipeline import candidates, process, segment
+    from pipeline.collect import record_id
+    from pipeline.records import Source
+    from pipeline.settings import read_settings
+
+    lex, udict = lexicons
+    settings = read_settings(ROOT / "config.yaml", segment__user_dictionary=str(udict))
+
+    def run(text: str, date: str | None = "2020-06-01", title: str = ""):
+        rec = {"id": "t", "date": date, "title": title or None, "text": text}
+        doc = process.read(Source(record_id(rec), "t", "jsonl-record", 0), settings, rec, date)
+        words = segment.words(doc.text, udict)
+        return process.tag_document(doc, words, settings), candidates.find(doc, words, lex, udict)
+
+    return run

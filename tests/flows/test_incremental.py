@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture
 def counted(monkeypatch):
     """Count calls of each stage (the thread runner keeps them in this process)."""
-    from pipeline import extract, isolate, segment, tag
+    from pipeline import extract, isolate, process, segment
 
     calls = {"extract": 0, "segment": 0, "tag": 0}
 
@@ -28,14 +28,14 @@ def counted(monkeypatch):
     wrap(isolate, "document", "extract")
     wrap(extract, "document", "extract")
     wrap(segment, "words", "segment")
-    wrap(tag, "document", "tag")
+    wrap(process, "tag_document", "tag")
     return calls
 
 
 def test_stage_versions_rerun_only_what_changed(prefect_harness, settings_factory, counted, monkeypatch, sample_batch,
                                                   tmp_path):
     from flows.mine import run_mine
-    from pipeline import code, extract, segment
+    from pipeline import code, extract, process, segment
     from pipeline.store import Store
 
     batch, pdfs = sample_batch(3)
@@ -56,7 +56,7 @@ def test_stage_versions_rerun_only_what_changed(prefect_harness, settings_factor
     assert second["new_documents"] == 0 and second["already_known"] == 3
     assert counted == {"extract": 0, "segment": 0, "tag": 0}
 
-    # tag.document runs tagging and coding together: a code bump re-runs both, from the stored tokens
+    # tagging and coding run together (process.tag_document): a code bump re-runs both, from the stored tokens
     monkeypatch.setattr(code, "VERSION", code.VERSION + "-bumped")
     third = run()
     assert third["new_documents"] == 3 and counted == {"extract": 0, "segment": 0, "tag": 3}
@@ -72,7 +72,7 @@ def test_stage_versions_rerun_only_what_changed(prefect_harness, settings_factor
     # re-done from the stored text or from the file, the tables are the same
     assert (tmp_path / "out" / "documents.csv").read_bytes() == docs_csv
     with Store(Path(settings.path(settings.store.root)) / settings.store.database, read_only=True) as store:
-        assert {v["code"] for v in store.versions().values()} == {code.VERSION}
+        assert {v["code"] for v in store.versions().values()} == {process.stage_versions(settings)["code"]}
 
 
 def test_a_new_topic_stage_version_asks_for_a_refit(settings_factory, monkeypatch):

@@ -38,8 +38,8 @@ def test_scores_have_every_codebook_key_and_right_values(tmp_path):
     assert r["collab_type"]["cross_regional"]["f1"] == 1.0
     assert r["collab_type"]["cross_level"]["precision"] == 0.0
     assert r["doc_class"] == {"accuracy": 1.0, "joint_meeting_f1": 1.0}
-    assert r["session"] == {"accuracy": 1.0}  # 第四次 is read as 4
-    assert r["series"] == {"accuracy": 1.0}
+    assert r["session"] == {"accuracy": 1.0, "accuracy_where_stated": 1.0}  # 第四次 is read as 4
+    assert r["series"] == {"accuracy": 1.0, "accuracy_where_stated": 1.0, "relaxed": 1.0}
 
 
 def test_absent_fields_are_null(tmp_path):
@@ -51,3 +51,32 @@ def test_absent_fields_are_null(tmp_path):
 
 def test_government_suffix_is_the_jurisdiction():
     assert norm_name("上海市人民政府") == norm_name("上海市") == "上海市"
+
+
+def test_a_value_predicted_where_the_gold_has_none_is_wrong(tmp_path):
+    items = _item(tmp_path, {"doc_class": "joint_meeting", "participants": [], "levels": [], "regions": [],
+                             "collab_type": [], "series": None, "session": None, "meeting_date": None, "depth": 2})
+    r = score(items, [Tagged("x", (), Codes("joint_meeting", series="某联席会议", session=3, depth=None))])
+    assert r["series"] == {"accuracy": 0.0, "accuracy_where_stated": None, "relaxed": 0.0}
+    assert r["session"]["accuracy"] == 0.0 and r["meeting_date"]["accuracy"] == 1.0
+    assert r["depth"]["accuracy"] == 0.0  # no depth predicted counts as 0 in the kappa, and is wrong
+
+
+def test_series_is_exact_after_whitespace_and_relaxed_apart(tmp_path):
+    items = _item(tmp_path, {"doc_class": "joint_meeting", "participants": [], "levels": [], "regions": [],
+                             "collab_type": [], "series": "京津冀 税收工作联席会议"})
+    r = score(items, [Tagged("x", (), Codes("joint_meeting", series="“京津冀税收工作联席会议”"))])
+    assert r["series"]["accuracy"] == 0.0 and r["series"]["relaxed"] == 1.0
+    r = score(items, [Tagged("x", (), Codes("joint_meeting", series="京津冀税收工作联席会议"))])
+    assert r["series"]["accuracy"] == 1.0
+
+
+def test_read_gold_filters_by_split(tmp_path):
+    path = tmp_path / "g.jsonl"
+    lines = [{"id": str(i), "text": "上海", "split": s, "gold": {"doc_class": "other"}} for i, s in
+             enumerate(["train", "check", "train"])]
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    assert [i.id for i in read_gold(path, "train")] == ["0", "2"]
+    assert [i.id for i in read_gold(path, "check")] == ["1"]
+    with pytest.raises(Exception, match="no record has split 'dev'"):
+        read_gold(path, "dev")
