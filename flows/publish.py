@@ -42,6 +42,7 @@ def manifest(settings: Settings, store: Store) -> dict[str, Any]:
     from pipeline import process
     from pipeline.errors import TopicError
     from pipeline.gazetteer import load_gazetteer
+    from pipeline.learn import models_version
     from pipeline.topics import read_stopwords
 
     try:
@@ -51,6 +52,7 @@ def manifest(settings: Settings, store: Store) -> dict[str, Any]:
     return {"inputs": stored_inputs(store), "code_version": code_version(), "config_hash": settings.hash,
             "store_fingerprint": store_fingerprint(settings, store),
             "gazetteer_version": load_gazetteer(settings.path(settings.tag.gazetteer)).version,
+            "models_version": models_version(settings.path(settings.tag.models)),
             "stopwords_version": stopwords, "stage_versions": process.stage_versions(settings),
             "seed": settings.topics.seed}
 

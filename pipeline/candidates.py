@@ -17,6 +17,7 @@ Every candidate's offsets index into `Document.text`."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import re
@@ -58,6 +59,20 @@ _LEADER = re.compile(rf"(?:(?<=[，。、；：\n“])|^)(?:[{_CJK}]{{2,3}}(?=�
 _COUNT = re.compile(rf"(?:[{_NUM}]+(?:个)?(?:地|方|省市|省区市|省区|省份|省|市))(?:[{_NUM}]+(?:市|省))?|双方")
 #: the department words after a list or a bloc may follow 的, a count and 有关
 _DEPT_LEAD = re.compile(rf"”?的?(?:等?{_COUNT.pattern})?的?(?:有关|相关)?(?:主管)?")
+#: what may follow a list that names acting bodies (CODEBOOK §2 rule 4: a bloc inside a name does not act): a
+#: stop, a joining word, a count, 等, a department, government or person word, or an adverb or verb
+_ACTOR_FOLLOWS = re.compile(rf"[^{_CJK}A-Za-z0-9]|[、和与及同跟等的之也还将已正均都共分联携率首再在于就为向对从把被以]|"
+                            rf"[{_NUM}]|双方|各方|政府|党委|人民|负责|主要|有关|相关|领导|代表|书记|省长|市长|主席|"
+                            r"签|召|举|出|参|主持|开展|建立|推|启|实施|部署|发布|印发|制定|组织|达成|加强|深化|打造|构建|成立|设立|"
+                            r"合作|协作|协同推进|结对|对口|帮扶|支援|援建|互|交流|座谈|研究|审议|通过|作出|商定|约定|探索|搭建|"
+                            r"行政长官|党政|委|副|承办|主办|轮值|紧扣|牢牢|勇于|考察|减免|积极|全力|加快|持续|不断|坚持|聚焦|"
+                            r"围绕|齐心|先后|相继|着力|认真|扎实|大力|进一步|努力|一道|一起|正在|按照|根据|依托|利用|"
+                            r"今天|今年|昨天|日前|近日|近期|当天|此前|目前|上午|下午|本月|去年|年内")
+#: 三方/两地/双方 acting: the members of the bloc or list of that many named earlier (CODEBOOK §2 rule 5)
+_ANAPHOR = re.compile(rf"(?<![{_CJK}])(?:(两|三|四|五|双)(方|地|省市|省区市|省区|省|市))(?=[{_CJK}])")
+_ANAPHOR_ACTS = re.compile(r"(?:还|又|将|已|均|分别|一致)?(?:共同|联合|携手|分别|一起)?(?:签署|签订|发布|启动|开展|建立|达成|"
+                           r"共同|联合|携手|互认|共建|商定|约定|协同|合作)")
+_COUNT_OF = {"两": 2, "双": 2, "三": 3, "四": 4, "五": 5}
 #: a body or place the gazetteer does not know between two listed ones: the list goes on
 _UNKNOWN_MEMBER = re.compile(rf"、(?:[{_CJK}]{{2,16}}?(?:部|委|局|署|办|厅|委员会|办公室)|[{_CJK}]{{1,6}}(?:区|县|市|旗))(?:、|和|及|以及)")
 #: a bureau of a central body written right after its name (公安部交管局, 海关总署缉私局, 交通运输部海事局)
@@ -87,6 +102,7 @@ class Candidate:
     list_size: int = 1
     list_pos: int = 0
     title: str = ""  # a person's title (via person)
+    in_name: bool = False  # the list goes on into a longer name (京津冀|协同发展领导小组, 长三角|G60科创走廊)
 
 
 @dataclass
@@ -657,6 +673,7 @@ def find(doc: Document, words: list[str], gazetteer_dir: Path | str,
         for k, u in enumerate(members):
             via = u.via if u.kind != "bloc" else ("department" if u.dept else "bloc")
             out += [_candidate(name, entry, sector, u, via, ls, le, len(members), k) for name, entry, sector in u.bodies]
+    out += _anaphora(text, out)
     for u, title in _person_units(text, units):
         mention_end = u.end + len(title) + (1 if text[u.end:u.end + 1] == "委" else 0) \
             if u.bodies[0][1].name == "国务院" else u.end
@@ -666,6 +683,8 @@ def find(doc: Document, words: list[str], gazetteer_dir: Path | str,
     for u in _leaders(text, units, gaz, date):
         out += [_candidate(name, entry, sector, u, "person", u.start, u.end, 1, 0, u.mention[-3:].lstrip("副"))
                 for name, entry, sector in u.bodies]
+    out = [c if _ACTOR_FOLLOWS.match(text, c.list_end) or c.list_end >= len(text) or c.via == "person" else
+           dataclasses.replace(c, in_name=True) for c in out]
     seen: set[tuple[str, int, int, str]] = set()
     unique = []
     for c in sorted(out, key=lambda c: (c.start, c.end, c.name, c.via)):
@@ -673,6 +692,30 @@ def find(doc: Document, words: list[str], gazetteer_dir: Path | str,
             seen.add((c.name, c.start, c.end, c.via))
             unique.append(c)
     return tuple(unique)
+
+
+def _anaphora(text: str, found: list[Candidate]) -> list[Candidate]:
+    """三方联合签署, 两地共同发布: a count of parties acting with no names refers to the bloc or the list of that
+    many jurisdictions named before it (or, failing that, after it); each member is a candidate whose mention is
+    the count (CODEBOOK §2 rule 5)."""
+    out: list[Candidate] = []
+    for m in _ANAPHOR.finditer(text):
+        if not _ANAPHOR_ACTS.match(text, m.end()) or any(c.start <= m.start() < c.end for c in found):
+            continue
+        n = 2 if m.group(0) == "双方" else _COUNT_OF[m.group(1)]
+        lists: dict[tuple[int, int], list[Candidate]] = {}
+        for c in found:
+            if c.kind in ("bloc", "jurisdiction") and c.level != "national":
+                lists.setdefault((c.list_start, c.list_end), []).append(c)
+        fits = [cs for cs in lists.values() if len({c.name for c in cs}) == n]
+        before = [cs for cs in fits if cs[0].start < m.start()]
+        pick = before[-1] if before else (fits[0] if fits else None)
+        if pick is None:
+            continue
+        out += [dataclasses.replace(c, mention=m.group(0), start=m.start(), end=m.end(), via="anaphora",
+                                    list_start=m.start(), list_end=m.end(), list_size=1, list_pos=0, in_name=False)
+                for c in {c.name: c for c in pick}.values()]
+    return out
 
 
 def _candidate(name: str, entry: Entry, sector: str, u: _Unit, via: str, list_start: int, list_end: int,

@@ -16,6 +16,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+
 from pipeline import lexicon
 from pipeline.candidates import Candidate
 from pipeline.records import Document
@@ -39,10 +41,11 @@ class _Index:
     word_starts: list[int]
     words: tuple[str, ...]
 
+    cum: dict[str, list[int]]
+
     def has(self, group: str, a: int, b: int) -> bool:
-        starts = self.cues[group]
-        k = bisect.bisect_left(starts, a)
-        return k < len(starts) and starts[k] < b
+        cum = self.cum[group]
+        return a < b and cum[b] > cum[a]
 
     def first_after(self, group: str, a: int, b: int) -> int | None:
         starts = self.cues[group]
@@ -66,11 +69,16 @@ def _patterns() -> dict[str, re.Pattern[str]]:
 
 def _index(text: str, words: tuple[str, ...]) -> _Index:
     cues = {g: [m.start() for m in p.finditer(text)] for g, p in _patterns().items()}
+    cum = {}
+    for g, starts_ in cues.items():  # cum[i]: how many matches start before position i
+        marks = np.zeros(len(text) + 1, dtype=np.int32)
+        np.add.at(marks, np.asarray(starts_, dtype=np.int64) + 1, 1)
+        cum[g] = np.cumsum(marks).tolist()
     starts = list(itertools.accumulate(map(len, words), initial=0))[:-1]
     if "".join(words) != text:  # words from another segmentation: fall back to characters
         words = tuple(text)
         starts = list(range(len(text)))
-    return _Index(text, cues, starts, tuple(words))
+    return _Index(text, cues, starts, tuple(words), cum)
 
 
 def _bucket(n: int, edges: tuple[int, ...]) -> str:
@@ -80,6 +88,7 @@ def _bucket(n: int, edges: tuple[int, ...]) -> str:
     return f">{edges[-1]}"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _tidy(s: str) -> str:
     """A context string as a feature value: digits folded (第19次 and 第3次 read alike)."""
     return re.sub(r"[0-9０-９]+", "0", s.replace("\n", "¶"))
@@ -123,6 +132,9 @@ def participant_features(doc: Document, words: tuple[str, ...] | list[str],
                                f"kind_level={c.kind}:{c.level}": 1}
         if c.title:
             f[f"title={c.title}"] = 1
+        if c.in_name:
+            f["in_name"] = 1
+            f[f"in_name:{c.kind}"] = 1
         if s < head:
             f["headline"] = 1
         elif s < lead:

@@ -78,12 +78,20 @@ class LinearModel:
 
     def scores(self, X: Sequence[Features]) -> np.ndarray:
         """Linear scores, one row per input, one column per class."""
-        out = np.tile(self.intercept_, (len(X), 1)).astype(float)
+        rows, cols, vals = [], [], []
+        index = self.index_
         for r, row in enumerate(X):
             for k, v in row.items():
-                j = self.index_.get(k)
+                j = index.get(k)
                 if j is not None and v:
-                    out[r] += self.coef_[:, j] * v
+                    rows.append(r)
+                    cols.append(j)
+                    vals.append(v)
+        out = np.tile(self.intercept_, (len(X), 1)).astype(float)
+        if cols:
+            contrib = self.coef_[:, cols] * np.asarray(vals, dtype=float)  # classes × entries
+            for k in range(out.shape[1]):
+                out[:, k] += np.bincount(rows, weights=contrib[k], minlength=len(X))
         return out
 
     def predict_proba(self, X: Sequence[Features]) -> np.ndarray:
@@ -175,13 +183,9 @@ class Models:
         self.depth.save(folder / DEPTH, meta.get("depth", {}))
 
 
-def load_models(folder: Path | str) -> Models:
-    """The shipped models, once per process (`make train` builds them)."""
-    return _load_models(str(Path(folder).resolve()))
-
-
 @functools.cache
-def _load_models(folder: str) -> Models:
+def load_models(folder: Path | str) -> Models:
+    """The shipped models, once per process and folder (`make train` builds them)."""
     d = Path(folder)
     return Models(LinearModel.load(d / PARTICIPANTS), LinearModel.load(d / DOC_CLASS), LinearModel.load(d / DEPTH))
 

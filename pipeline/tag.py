@@ -64,7 +64,9 @@ def scores(doc: Document, words: tuple[str, ...] | list[str], candidates: tuple[
     if not candidates:
         return []
     feats = candidate_features or features.participant_features(doc, words, candidates)
-    return [float(p) for p in models.participants.proba_of(list(feats), 1)]
+    probs = models.participants.proba_of(list(feats), 1)
+    # CODEBOOK §2 rule 4: a bloc inside a name (京津冀协同发展领导小组, 长三角G60科创走廊) does not make participants
+    return [0.0 if c.in_name and c.via in ("bloc", "name") and c.kind in ("bloc", "jurisdiction") else float(p) for c, p in zip(candidates, probs, strict=True)]
 
 
 def participants(doc: Document, candidates: tuple[Candidate, ...], probs: list[float], doc_class: str,
