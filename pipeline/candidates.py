@@ -39,7 +39,9 @@ _GOV_WORDS = re.compile(r"(?:省|市|区|县|自治区)?(?:人民)?政府|行政
 _ZONE = re.compile(rf"([{_CJK}]{{2,4}}(?:新城|新区|开发区|高新区|示范区|试验区|合作区))(管委会|管理委员会)")
 _LG = re.compile(r"领导小组")
 _LG_CUT = re.compile(r".*(?:召开|主持召开|主持|出席|参加|暨|举行|召集|(?<!党)的|在|由|任|是|为|组长|常委|委员|这次|此次|本次|"
-                     r"和|与|按照|根据|做好|会议上|(?<!应)对|同志|通过|审议|听取)")
+                     r"与|按照|根据|做好|会议上|(?<!应)对(?!口)|同志|通过|审议|听取)")
+#: a person named before 和 and a group's name (何立峰和京津冀协同发展领导小组)
+_PERSON_AND = re.compile(rf"^[{_CJK}]{{2,3}}和(?!社会保障|信息化|城乡建设|旅游|改革|计划生育|草原|物资储备)")
 _JM_OFFICE = re.compile(r"联席会议办公室|联席办")
 _JM_NAME = re.compile(rf"([{_CJK}0-9]{{2,40}}?(?:联席会议|联席会))")
 _ABBR_SEQ = re.compile(r"[京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川黔滇藏陕甘青宁新港澳]{2,6}")
@@ -473,6 +475,7 @@ def _pattern_units(doc: Document, gaz: Gazetteer) -> list[_Unit]:
         stem = left[b + 1:]
         if cut := _LG_CUT.match(stem):
             stem = stem[cut.end():]
+        stem = _PERSON_AND.sub("", stem)
         stem = re.sub(rf"^[{_NUM}]+(?:日|号)(?:上午|下午)?", "", stem)
         name = stem + "领导小组"
         if len(stem) < 2:

@@ -199,13 +199,17 @@ def _span_of(text: str, name: str) -> tuple[int, int]:
 # --- meeting metadata ---------------------------------------------------------------------------------------------
 
 _NAME = rf"[{CJK}0-9A-Za-z“”·\-－—（）《》]"
-_CUT = re.compile(r"^.*(?:从|召开|举行|出席|参加|参与|主持|牵头|组成|建立|设立|成立|同意|印发|调整|关于|(?<!应)对|暨|在|由|是|了|"
-                  r"(?<!党)的|、|年度|这次|此次|本次|按照|根据|做好|会议上|和(?!社会保障|信息化|城乡建设|旅游|改革|计划生育))")
+_CUT = re.compile(r"^.*(?:从|召开|举行|出席|参加|参与|主持|牵头|组成|建立|设立|成立|同意|印发|调整|关于|(?<!应)对(?!口)|暨|在|由|"
+                  r"是|了|(?<!党)的|、|年度|这次|此次|本次|按照|根据|做好|会议上)")
+#: a person named before 和 and a body's name (何立峰和…领导小组): the person is not part of the name
+_PERSON_AND = re.compile(rf"^[{CJK}]{{2,3}}和(?!社会保障|信息化|城乡建设|旅游|改革|计划生育|草原|物资储备)")
 _JOINT_NAME = re.compile(rf"({_NAME}{{2,40}}?)(部际联席会议?|部级联席会议?|省际联席会议?|联席会议?)(?!办公室|办|制度|机制|成员)")
-_GROUP_NAME = re.compile(rf"({_NAME}{{2,40}}?)领导小组(第{NUMERAL}次)?(全体会议|电视电话会议|会议)")
+#: a leading group's meeting after the group's name (…领导小组第十次全体会议, …领导小组召开会议)
+_GROUP_MEETING = re.compile(rf"(?:今天|日前|近日|[{lexicon.NUM}]+日)?(?:在[^，。]{{1,8}}?)?(?:召开|举行)?了?(?:第{NUMERAL}次)?"
+                            rf"(全体会议|全体成员会议|电视电话会议|专题会议|会议)")
 _MECH_NAME = re.compile(rf"({_NAME}{{2,50}}?)(工作机制|协作机制|合作机制)(会议)")
 _OTHER_NAME = re.compile(rf"({_NAME}{{4,40}}?(?:工作会议|座谈会|协调会|推进会|联席会|合作会议|论坛|峰会|大会|会议))"
-                         rf"(?=今天|昨天|[0-9]+日|{NUMERAL}月|在|正在|于|召开|举行|开幕|闭幕|，|。)")
+                         rf"(?=今天|昨天|[0-9]+日|{NUMERAL}月|在|正在|于|召开|举行|开幕|闭幕|上|，|。)")
 _NOT_SERIES = re.compile(r"^(?:会议|全体会议|常务会议|电视电话会议|动员大会|表彰大会|代表大会|新闻发布会|座谈会|工作会议)$|"
                          r"人大|政协|常委会|新闻发布会|发布会|党委|董事会")
 #: an ordinal of the meeting (not one inside its name: 第四次全国文物普查, 第十批援疆干部)
@@ -213,36 +217,40 @@ _ORDINAL = re.compile(rf"(?:第{NUMERAL}[届次]|首届|首次)(?![^，。]{{0,1
 _SESSION = re.compile(rf"(?:第({NUMERAL})[次届]|(首)[次届])(?![^，。]{{0,10}}(?:普查|调查|批|轮))")
 
 
-def _clean_name(stem: str) -> str:
-    return _CUT.sub("", _ORDINAL.sub("", stem)).strip("“”（）")
+def _clean_name(stem: str, ordinals: bool = True) -> str:
+    """A meeting's name from the words before its kind: ordinals of the meeting dropped (not those a leading
+    group's name holds: 第24届冬奥会工作领导小组), verbs and people before the name cut off."""
+    return _PERSON_AND.sub("", _CUT.sub("", _ORDINAL.sub("", stem) if ordinals else stem)).strip("“”（）")
 
 
-def series_of(doc: Document, cls: str, participants: tuple[Participant, ...]
-              ) -> tuple[str | None, tuple[int, int] | None]:
-    """The meeting series the document reports (CODEBOOK §3): the name of the joint meeting, leading group
-    meeting, mechanism meeting or named conference in the title or lead (in the whole text for joint-meeting
-    documents), ordinals dropped; with its span. None for `other` and for agreements that name no meeting."""
+def series_of(doc: Document, cls: str, participants: tuple[Participant, ...],
+              candidates: tuple[Candidate, ...] = ()) -> tuple[str | None, tuple[int, int] | None]:
+    """The meeting series the document reports (CODEBOOK §3): the name of the joint meeting, the leading group whose
+    meeting it reports (its name as the candidates resolved it), the mechanism meeting or the named conference in
+    the title or lead (in the whole text for joint-meeting documents), ordinals dropped; with its span. None for
+    `other` and for agreements that name no meeting."""
     if cls == "other":
         return None, None
     text, title = doc.text, doc.title or ""
     lead = lexicon.lead_end(text, title)
     scopes = [(0, lead), (0, len(text))] if cls.startswith("joint_meeting") else [(0, lead)]
     for a, b in scopes:
-        for pattern, suffix in ((_JOINT_NAME, None), (_GROUP_NAME, "领导小组"), (_MECH_NAME, None)):
-            for m in pattern.finditer(text, a, b):
-                stem = _clean_name(m.group(1))
-                if len(stem) < 3 or re.fullmatch(rf"(?:相关|有关|各|[{lexicon.NUM}]+个?)部门|专家|[^{CJK}]*", stem):
-                    continue
-                if pattern is _JOINT_NAME:
-                    kind = m.group(2).rstrip("议").replace("部级", "部际") + "议"
-                    name = stem + kind
-                elif pattern is _GROUP_NAME:
-                    name = stem + "领导小组" + ("全体会议" if m.group(3) == "全体会议" else "会议")
-                else:
-                    name = stem + m.group(2) + "会议"
-                if stem.startswith(("省", "市")) and (home := _home(doc, participants)):
-                    name = home + name[1:]  # 省大运河…联席会议 in a province's own letter
-                return name, (m.end(1) - len(stem), m.end())
+        for m in _JOINT_NAME.finditer(text, a, b):
+            stem = _clean_name(m.group(1))
+            if len(stem) < 3 or re.fullmatch(rf"(?:相关|有关|各|[{lexicon.NUM}]+个?)部门|专家|[^{CJK}]*", stem):
+                continue
+            name = stem + m.group(2).rstrip("议").replace("部级", "部际") + "议"
+            if stem.startswith(("省", "市")) and (home := _home(doc, participants)):
+                name = home + name[1:]  # 省大运河…联席会议 in a province's own letter
+            return name, (m.end(1) - len(stem), m.end())
+        for c in candidates:
+            if c.kind == "group" and a <= c.start < b and (g := _GROUP_MEETING.match(text, c.end)):
+                kind = "全体会议" if g.group(1) == "全体会议" else "会议"
+                return c.name + kind, (c.start, g.end())
+        for m in _MECH_NAME.finditer(text, a, b):
+            stem = _clean_name(m.group(1))
+            if len(stem) >= 3:
+                return stem + m.group(2) + "会议", (m.end(1) - len(stem), m.end())
         if cls in ("coordination_meeting_other", "joint_meeting", "joint_meeting_international",
                    "cooperation_agreement_or_mechanism"):
             for m in _OTHER_NAME.finditer(text, a, b):
@@ -264,7 +272,7 @@ def session_of(doc: Document, span: tuple[int, int] | None) -> tuple[int | None,
     if span is None:
         return None, None
     text = doc.text
-    a = lexicon.clause_start(text, span[0])
+    a = span[0] if "领导小组" in text[span[0]:span[1]] else lexicon.clause_start(text, span[0])
     for m in _SESSION.finditer(text, a, min(len(text), span[1] + 8)):
         n = 1 if m.group(2) else cn_number(m.group(1))
         if n:
@@ -371,7 +379,7 @@ def codes(doc: Document, cls: str, participants: tuple[Participant, ...], candid
     evidence: list[Evidence] = []
     if e := _first_cue(doc, _CLASS_CUES.get(cls, ()), "doc_class", cls):
         evidence.append(e)
-    series, span = series_of(doc, cls, participants)
+    series, span = series_of(doc, cls, participants, candidates)
     if series and span:
         evidence.append(_ev("series", series, doc.text, *span))
     levels, regions, collab, cev = collaboration(doc, cls, participants, candidates, series)
