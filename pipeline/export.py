@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import ExportError
-from pipeline.records import DOC_CLASSES, INSTITUTIONS, LEVELS, PAGE_METHODS, PAGE_QUALITIES, ROLES, SECTORS
+from pipeline.records import DATE_SOURCES, DOC_CLASSES, INSTITUTIONS, LEVELS, PAGE_METHODS, PAGE_QUALITIES, ROLES, SECTORS
 from pipeline.settings import ExportFormat, ExportSettings
 from pipeline.store import Store
 
@@ -69,6 +69,8 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 }
 #: Meanings of coded values, used for Stata value labels and the codebook.
 VALUE_LABELS: dict[str, dict[str, str]] = {
+    "date_source": {"sidecar": "元数据文件 metadata.csv", "record": "记录 JSON Lines record", "text": "正文 text",
+                    "collector": "网页 collected page", "pdf_metadata": "PDF属性 PDF metadata", "none": "无 none"},
     "doc_class": {"joint_meeting": "联席会议", "joint_meeting_system_document": "联席会议制度文件",
                   "joint_meeting_office_activity": "联席会议办公室活动", "coordination_meeting_other": "其他协调会议",
                   "cooperation_agreement_or_mechanism": "合作协议或机制", "joint_meeting_international": "国际联席会议",
@@ -141,7 +143,14 @@ TABLES: tuple[TableSpec, ...] = (
         Column("source", "string", "path or URL the document came from", label="来源 source path or URL"),
         Column("external_id", "string", "the id a JSON Lines record carried", label="外部ID external id"),
         Column("title", "string", "title", label="标题 title"),
-        Column("date", "date", "document date (ISO), from the record or the text", label="日期 document date"),
+        Column("date", "date", "document date (ISO): from the batch's metadata.csv, the JSON Lines record, the text "
+               "(落款/成文日期, a labelled 发布/印发 date, a date after the title or under the red header, the lead), the "
+               "web page it was collected from, or the PDF's creation date — date_source says which",
+               label="日期 document date"),
+        Column("date_source", "category", "where the date came from", DATE_SOURCES, label="日期来源 date source"),
+        Column("source_url", "string", "URL the document was published at (metadata.csv or the web collector)",
+               label="网址 source URL"),
+        Column("issuer", "string", "issuing body named by metadata.csv", label="发文机关 issuer (metadata.csv)"),
         Column("doc_class", "category", "CODEBOOK §1 class", label="文档类别 document class (CODEBOOK §1)"),
         Column("pages", "integer", "number of pages", label="页数 pages"),
         Column("chars", "integer", "characters of normalised text", label="字数 characters of text"),
@@ -151,11 +160,12 @@ TABLES: tuple[TableSpec, ...] = (
                label="隔离 quarantined"),
         Column("reason", "string", "why the input was quarantined", label="隔离原因 reason for quarantine"),
     ), """
-        SELECT d.doc_id, d.source, d.external_id, d.title, d.date, c.doc_class, d.pages, d.chars, d.extraction,
+        SELECT d.doc_id, d.source, d.external_id, d.title, d.date, coalesce(d.date_source, CASE WHEN d.date IS NULL
+               THEN 'none' END) AS date_source, d.source_url, d.issuer, c.doc_class, d.pages, d.chars, d.extraction,
                false AS quarantined, NULL AS reason
         FROM documents d LEFT JOIN codes c USING (doc_id)
         UNION ALL
-        SELECT q.sha256, q.file, NULL, NULL, NULL, NULL, NULL, NULL, NULL, true, q.reason
+        SELECT q.sha256, q.file, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, true, q.reason
         FROM quarantine q WHERE q.sha256 NOT IN (SELECT doc_id FROM documents)
     """, ("doc_id", "source")),
     TableSpec("pages", "One row per page of each document: how its text was got and how good it is. The text "

@@ -97,3 +97,61 @@ def test_unchanged_run_keeps_up_to_date_exports(two_runs):
                             topics__models_dir=str(tmp / "models"), export__formats=["csv"])
     fourth = run_mine([str(pdfs[0].parent)], str(tmp / "out1"), changed)
     assert not fourth["exports_reused"]
+
+
+def test_sample_run_dates_its_documents_and_meetings(two_runs, sample_dir):
+    """The targets of the sample, measured from the exports: every document dated (from the sample's
+    metadata.csv), and the meetings whose gold states a date have it in meetings.csv (month-day dates such as
+    9月25日 resolved against the document date). bench/dates.py prints the same figures."""
+    _, tmp, _, _ = two_runs
+    gold = {json.loads(x)["file"]: json.loads(x) for x in (sample_dir / "gold.jsonl").read_text("utf-8").splitlines()}
+    with open(tmp / "out1" / "documents.csv", encoding="utf-8-sig", newline="") as f:
+        docs = list(csv.DictReader(f))
+    with open(tmp / "out1" / "meetings.csv", encoding="utf-8-sig", newline="") as f:
+        meetings = list(csv.DictReader(f))
+    assert sum(bool(d["date"]) for d in docs) >= 0.9 * len(docs)
+    assert {d["date_source"] for d in docs} == {"sidecar"}
+    gold_of = {d["doc_id"]: gold[Path(d["source"]).name] for d in docs}
+    stated = [(m, {gold_of[i]["gold"]["meeting_date"] for i in m["doc_ids"].split(";")} - {None}) for m in meetings]
+    stated = [(m, want) for m, want in stated if want]
+    assert len(stated) >= 30
+    right = sum(m["meeting_date"] in want for m, want in stated)
+    assert right >= 0.8 * len(stated), [(m["series"], m["meeting_date"], want) for m, want in stated]
+
+
+def test_sidecar_dates_documents_and_an_edit_dates_them_again(prefect_harness, sample_batch, settings_factory,
+                                                              tmp_path):
+    """A batch's metadata.csv gives dates, URLs and titles; a file it does not date is dated from its text;
+    editing the sidecar re-dates the document on the next run; --metadata names a sidecar elsewhere."""
+    from flows.mine import run_mine
+    from pipeline.store import Store
+
+    batch, pdfs = sample_batch(3)
+    settings = settings_factory(topics__enabled=False, export__formats=["csv"], export__report=False)
+    (batch / "metadata.csv").write_text(
+        f"file,date,url\n{pdfs[0].name},2012-04-20,https://www.example.gov.cn/a.html\n{pdfs[1].name},,\n",
+        encoding="utf-8")
+
+    def dated(out: str) -> dict[str, dict]:
+        with open(tmp_path / out / "documents.csv", encoding="utf-8-sig", newline="") as f:
+            return {Path(r["source"]).name: r for r in csv.DictReader(f)}
+
+    first = run_mine([str(batch)], str(tmp_path / "o1"), settings)
+    rows = dated("o1")
+    a = rows[pdfs[0].name]
+    assert (a["date"], a["date_source"], a["source_url"]) == ("2012-04-20", "sidecar",
+                                                              "https://www.example.gov.cn/a.html")
+    assert rows[pdfs[1].name]["date_source"] in ("text", "none")  # no date in the sidecar: the text decides
+    assert first["new_documents"] == 3
+    (batch / "metadata.csv").write_text(f"file,date\n{pdfs[0].name},2012-04-21\n", encoding="utf-8")
+    second = run_mine([str(batch)], str(tmp_path / "o2"), settings)
+    assert second["new_documents"] == 1  # only the document whose sidecar row changed
+    assert dated("o2")[pdfs[0].name]["date"] == "2012-04-21"
+    (batch / "metadata.csv").unlink()
+    elsewhere = tmp_path / "meta.csv"
+    elsewhere.write_text(f"file,date,title\n{batch / pdfs[2].name},2013-01-02,另一个标题\n", encoding="utf-8")
+    run_mine([str(batch)], str(tmp_path / "o3"), settings, metadata=str(elsewhere))
+    c = dated("o3")[pdfs[2].name]
+    assert (c["date"], c["date_source"], c["title"]) == ("2013-01-02", "sidecar", "另一个标题")
+    with Store(tmp_path / "data" / "corpus.duckdb", read_only=True) as store:
+        assert store.count("documents") == 3
