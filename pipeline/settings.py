@@ -137,6 +137,7 @@ class ExportSettings(_Section):
     report_network_nodes: int = Field(60, ge=2)  # the report's network chart shows the best-connected bodies
     evidence_chunk: int = Field(100, ge=1)  # documents per lazily loaded chunk of the evidence browser
     evidence_inline_mb: float = Field(8.0, ge=0)  # up to this much text, the chunks live inside report.html
+    blocs: Path = Path("corpora/lexicons/panel/blocs.csv")  # regional blocs of meetings.blocs and the panel
 
 
 class RunnerKind(str, Enum):

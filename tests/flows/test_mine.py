@@ -155,3 +155,16 @@ def test_sidecar_dates_documents_and_an_edit_dates_them_again(prefect_harness, s
     assert (c["date"], c["date_source"], c["title"]) == ("2013-01-02", "sidecar", "另一个标题")
     with Store(tmp_path / "data" / "corpus.duckdb", read_only=True) as store:
         assert store.count("documents") == 3
+
+
+def test_sample_panel_equals_what_meetings_csv_gives(two_runs):
+    """The target: the panel's counts equal those recomputed from meetings.csv, on the sample run's exports."""
+    import pandas as pd
+
+    from tests.pipeline.test_export import assert_panel_matches
+
+    _, tmp, _, _ = two_runs
+    panel = pd.read_csv(tmp / "out1" / "panel.csv", encoding="utf-8-sig")
+    meetings = pd.read_csv(tmp / "out1" / "meetings.csv", encoding="utf-8-sig")
+    assert assert_panel_matches(panel, meetings) >= 100
+    assert {"长三角", "京津冀", "成渝", "泛珠三角"} <= set(panel["bloc"])
