@@ -28,7 +28,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pipeline import collect, dates, export as export_stage, process, topics as topic_stage
 from pipeline.errors import CollectError, TopicError
 from pipeline.records import Document, Page, Source, SourceMeta, Table
-from pipeline.settings import RunnerKind, RunnerSettings, Settings, read_settings
+from pipeline.settings import RunnerKind, RunnerSettings, Settings, TopicCorpus, read_settings
 from flows import workers
 from flows.progress import Progress
 from flows.publish import publish_artifacts, report_task
@@ -186,15 +186,18 @@ def process_batch(sources: list[Source], settings: Settings) -> list[process.Out
 @task(name="topics", cache_policy=NONE)
 def fit_topics(settings: Settings, store: Store, ks: list[int] | None = None,
                refit: bool | None = None) -> dict[str, Any]:
-    """Fit the topic model on every stored document (after a K sweep when `ks` is given) and keep it under
+    """Fit the topic model on the stored documents that `topics.corpus` names — the coordination documents
+    (doc_class not `other`) or all — (after a K sweep when `ks` is given) and keep it under
     models/<fit_id>/; or, when refitting is off and a fit exists, score the new documents with that fit."""
     s = settings.topics
     refit = s.refit if refit is None else refit
     models_dir = settings.path(s.models_dir)
     current = store.current_fit()
 
-    def corpus():  # streamed from the store, once per pass
-        return (topic_stage.TopicDoc(d, date, tuple(toks)) for d, date, toks in store.iter_tokens())
+    skip = ("other",) if s.corpus is TopicCorpus.coordination else ()
+
+    def corpus():  # streamed from the store, once per pass: the coordination documents, or all
+        return (topic_stage.TopicDoc(d, date, tuple(toks)) for d, date, toks in store.iter_tokens(skip))
 
     try:
         stop = topic_stage.read_stopwords(settings.path(s.stopwords))
@@ -214,6 +217,7 @@ def fit_topics(settings: Settings, store: Store, ks: list[int] | None = None,
         log.warning("topics not fitted: %s", exc)
         return {"fitted": False, "reason": str(exc)}
     metrics = model.metrics()
+    metrics["corpus"] = s.corpus.value
     if s.stability_seeds:
         metrics.update(topic_stage.seed_stability(model, s.stability_seeds))
     if sweep_table is not None:

@@ -397,6 +397,20 @@ TABLES: tuple[TableSpec, ...] = (
         Column("n_docs", "integer", "documents in the group", label="文档数 documents"),
     ), 'SELECT fit_id, topic_id, group_type, "group", share, ci_low, ci_high, n_docs FROM topic_prevalence '
        'WHERE fit_id = $fit', ("group_type", "group", "topic_id")),
+    TableSpec("topic_metrics", "The quality of the current topic fit, in long format: one row per metric of the "
+              "whole fit (topic_id empty: k, n_docs, n_docs_undated, npmi, c_v, topic_diversity, stability when "
+              "measured, vocabulary, periods) and per topic (npmi, stability when measured, seed_words_in_top for a "
+              "guided topic, anchor_words_in_top for an anchored one; note names the words). corpus says which "
+              "documents the fit covers (topics.corpus: coordination = doc_class not other, or all).", (
+        Column("fit_id", "string", "topic fit", label="主题模型 topic fit"),
+        Column("corpus", "string", "documents fitted: coordination or all", label="语料 corpus"),
+        Column("topic_id", "integer", "topic; empty for a metric of the whole fit", label="主题编号 topic"),
+        Column("metric", "string", "what value measures", label="指标 metric"),
+        Column("value", "float", "the metric's value", label="数值 value"),
+        Column("note", "string", "the words behind a guided or anchored topic's value (label: seed words; those "
+               "among its top 20 words)", label="说明 note"),
+    ), "SELECT fit_id, metrics FROM topic_fits WHERE fit_id = $fit", ("topic_id", "metric"),
+        post=lambda df, _settings: topic_metric_rows(df)),
     TableSpec("edges", "The participant networks, one row per pair of participants, year and kind of tie: "
               "co_participation (undirected: both took part in the same meeting; source is the alphabetically first) "
               "and convenes (directed: the host or chair of a meeting → each other participant of it), weighted by "
@@ -469,12 +483,12 @@ def table(store: Store, spec_: TableSpec, fit_id: str | None, frames: Mapping[st
     else:
         sql = spec_.sql.replace("$fit", "?")
         df = store.frame(sql, [fit_id] * spec_.sql.count("$fit"))
+    if spec_.post is not None:
+        df = spec_.post(df, settings or ExportSettings())
     missing = [c.name for c in cols if c.name not in df.columns]
     if missing:
         raise ExportError(f"table {spec_.name}: its query gives no column {', '.join(missing)}; the spec in "
                           f"pipeline/export.py and the query disagree")
-    if spec_.post is not None:
-        df = spec_.post(df, settings or ExportSettings())
     df = typed(df[[c.name for c in cols]], cols)
     if len(df):
         df = df.sort_values(list(spec_.key), kind="mergesort", na_position="last").reset_index(drop=True)
@@ -566,6 +580,32 @@ def edges(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                 pairs[(a, b, year, "convenes")].append(mid)
     rows = [(a, b, y, k, len(m), ";".join(sorted(m))) for (a, b, y, k), m in pairs.items()]
     return pd.DataFrame(rows, columns=["source", "target", "year", "kind", "weight", "meeting_ids"])
+
+
+# -- topic metrics ---------------------------------------------------------------------------------------------
+_FIT_METRICS = ("k", "n_docs", "n_docs_undated", "n_docs_scored", "npmi", "c_v", "topic_diversity", "stability",
+                "vocabulary", "periods")
+
+
+def topic_metric_rows(fits: pd.DataFrame) -> pd.DataFrame:
+    """Long rows of the metrics JSON of each fit in `fits` (fit_id, metrics)."""
+    rows = []
+    for fit_id, raw in zip(fits["fit_id"], fits["metrics"]):
+        m = json.loads(raw) if isinstance(raw, str) and raw else {}
+        corpus = m.get("corpus")
+        for key in _FIT_METRICS:
+            if isinstance(m.get(key), (int, float)) and not isinstance(m.get(key), bool):
+                rows.append((fit_id, corpus, None, key, float(m[key]), None))
+        for key, name in (("npmi_by_topic", "npmi"), ("stability_by_topic", "stability")):
+            for t, v in enumerate(m.get(key) or []):
+                rows.append((fit_id, corpus, t, name, None if v is None else float(v), None))
+        for g in m.get("guided_topics") or []:
+            rows.append((fit_id, corpus, g["topic_id"], "seed_words_in_top", float(len(g["seed_words_in_top"])),
+                         f"{g['label']}: {' '.join(g['seed_words'])}; in top 20: {' '.join(g['seed_words_in_top'])}"))
+        for a in m.get("anchored_topics") or []:
+            rows.append((fit_id, corpus, a["topic_id"], "anchor_words_in_top", float(len(a["anchor_words_in_top"])),
+                         f"{' '.join(a['anchor_words'])}; in top 20: {' '.join(a['anchor_words_in_top'])}"))
+    return pd.DataFrame(rows, columns=["fit_id", "corpus", "topic_id", "metric", "value", "note"])
 
 
 # -- blocs and the panel ---------------------------------------------------------------------------------------

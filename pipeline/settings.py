@@ -74,6 +74,11 @@ class TopicModel(str, Enum):
     lda = "lda"  # gensim LDA, prevalence by period from document-topic weights
 
 
+class TopicCorpus(str, Enum):
+    coordination = "coordination"  # documents whose doc_class is not `other`: the goals of the meetings
+    all = "all"  # every stored document
+
+
 class Period(str, Enum):
     year = "year"
     month = "month"
@@ -84,6 +89,7 @@ class TopicSettings(_Section):
     small corpus; tomotopy models train with one worker so a seed gives the same topics."""
 
     enabled: bool = True
+    corpus: TopicCorpus = TopicCorpus.coordination  # which documents the topics are fitted on
     model: TopicModel = TopicModel.timelda
     k: int = Field(30, ge=2, le=500)
     seed: int = 42

@@ -377,11 +377,15 @@ class Store:
     def frame(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params or []).fetchdf()
 
-    def iter_tokens(self) -> Iterator[tuple[str, str | None, list[str]]]:
-        """Yield (doc_id, date, tokens) for every stored document, ordered by doc_id."""
+    def iter_tokens(self, exclude_classes: Sequence[str] = ()) -> Iterator[tuple[str, str | None, list[str]]]:
+        """Yield (doc_id, date, tokens) for every stored document, ordered by doc_id; `exclude_classes` leaves out
+        the documents coded with one of those doc_class values (and those without codes)."""
+        where = ""
+        if exclude_classes:
+            where = ("WHERE d.doc_id IN (SELECT doc_id FROM codes WHERE NOT list_contains(?, doc_class))")
         cur = self.con.execute(
-            "SELECT d.doc_id, d.date, t.tokens FROM documents d JOIN tokens t USING (doc_id) ORDER BY d.doc_id"
-        )
+            f"SELECT d.doc_id, d.date, t.tokens FROM documents d JOIN tokens t USING (doc_id) {where} "
+            "ORDER BY d.doc_id", [list(exclude_classes)] if exclude_classes else [])
         while batch := cur.fetchmany(2000):
             for doc_id, date, toks in batch:
                 yield doc_id, date, list(toks)

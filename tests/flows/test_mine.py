@@ -168,3 +168,18 @@ def test_sample_panel_equals_what_meetings_csv_gives(two_runs):
     meetings = pd.read_csv(tmp / "out1" / "meetings.csv", encoding="utf-8-sig")
     assert assert_panel_matches(panel, meetings) >= 100
     assert {"长三角", "京津冀", "成渝", "泛珠三角"} <= set(panel["bloc"])
+
+
+def test_sample_topics_cover_the_coordination_documents_only(two_runs):
+    """topics.corpus: coordination (the default) fits the documents whose doc_class is not `other`."""
+    import pandas as pd
+
+    _, tmp, first, _ = two_runs
+    docs = pd.read_csv(tmp / "out1" / "documents.csv", encoding="utf-8-sig")
+    coordination = set(docs[docs["doc_class"] != "other"]["doc_id"])
+    assert 0 < len(coordination) < len(docs)
+    fitted = set(pd.read_csv(tmp / "out1" / "doc_topics.csv", encoding="utf-8-sig")["doc_id"])
+    assert fitted <= coordination and len(fitted) >= 0.9 * len(coordination)
+    tm = pd.read_csv(tmp / "out1" / "topic_metrics.csv", encoding="utf-8-sig")
+    assert set(tm["corpus"]) == {"coordination"}
+    assert tm[tm["topic_id"].isna()].set_index("metric")["value"]["n_docs"] == first["topics"]["n_docs"]
