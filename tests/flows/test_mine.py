@@ -183,3 +183,16 @@ def test_sample_topics_cover_the_coordination_documents_only(two_runs):
     tm = pd.read_csv(tmp / "out1" / "topic_metrics.csv", encoding="utf-8-sig")
     assert set(tm["corpus"]) == {"coordination"}
     assert tm[tm["topic_id"].isna()].set_index("metric")["value"]["n_docs"] == first["topics"]["n_docs"]
+
+
+def test_sample_report_charts_draw_the_panels_numbers(two_runs):
+    """The target: every chart of the sample's report.html draws the numbers of its panel.csv."""
+    import pandas as pd
+
+    from tests.pipeline.test_report import assert_charts_match_panel, chart_numbers
+
+    _, tmp, _, _ = two_runs
+    page = (tmp / "out1" / "report.html").read_text(encoding="utf-8")
+    panel = pd.read_csv(tmp / "out1" / "panel.csv", encoding="utf-8-sig")
+    assert {"meetings", "depth", "guidance", "blocs", "bloc-types"} <= set(chart_numbers(page))
+    assert assert_charts_match_panel(page, panel) >= 300
