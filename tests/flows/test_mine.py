@@ -196,3 +196,45 @@ def test_sample_report_charts_draw_the_panels_numbers(two_runs):
     panel = pd.read_csv(tmp / "out1" / "panel.csv", encoding="utf-8-sig")
     assert {"meetings", "depth", "guidance", "blocs", "bloc-types"} <= set(chart_numbers(page))
     assert assert_charts_match_panel(page, panel) >= 300
+
+
+@pytest.mark.parametrize("cmd", ["python", "R"])
+def test_worked_analyses_redraw_the_charts_from_out(two_runs, cmd, tmp_path):
+    """examples/analysis.py (pandas + matplotlib) and examples/analysis.R (base R) read only the exports and draw
+    meetings by type per year, depth over time and meetings by bloc as PNG files; the counts they print equal
+    the panel's."""
+    import shutil
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    _, tmp, _, _ = two_runs
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "out"  # only the exports the scripts need: nothing else is there to read
+    out.mkdir()
+    for name in ("meetings.csv", "panel.csv"):
+        shutil.copy(tmp / "out1" / name, out / name)
+    figures = tmp_path / "figures"
+    if cmd == "R":
+        rscript = shutil.which("Rscript")
+        if rscript is None:
+            pytest.skip("Rscript is not installed (Debian package r-base-core, installed by .ci/run)")
+        args = [rscript, str(root / "examples" / "analysis.R"), str(out), str(figures)]
+    else:
+        args = [sys.executable, str(root / "examples" / "analysis.py"), str(out), "--to", str(figures)]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for name in ("meetings_by_type.png", "depth_over_time.png", "blocs.png"):
+        data = (figures / name).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000, name
+    import io
+
+    drawn = pd.read_csv(io.StringIO(r.stdout)).set_index("year")
+    panel = pd.read_csv(out / "panel.csv", encoding="utf-8-sig")
+    allp = panel[(panel["bloc"] == "all") & panel["year"].notna()]
+    for measure in ("meetings", "cross_regional", "cross_level", "cross_departmental"):
+        want = allp[allp["measure"] == measure].set_index("year")["value"]
+        got = drawn[measure]
+        assert all(got.get(int(y), 0) == v for y, v in want.items()), measure
+        assert got[~got.index.isin(want.index.astype(int))].eq(0).all()  # years without meetings drawn as 0
