@@ -74,7 +74,7 @@ def test_collect_flow_retries_stores_once_and_keeps_provenance(prefect_harness, 
 
 def _config(tmp_path: Path, site: NoticeSite | None, **sections) -> Path:
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    for key in ("segment", "tag", "topics"):
+    for key in ("segment", "tag", "topics", "export"):
         for k, v in list(data.get(key, {}).items()):
             if isinstance(v, str) and (ROOT / v).exists():
                 data[key][k] = str(ROOT / v)

@@ -34,6 +34,7 @@ def _config(tmp: Path, name: str) -> Path:
                          stopwords=str(ROOT / cfg["topics"]["stopwords"]))
     cfg["segment"]["user_dictionary"] = str(ROOT / cfg["segment"]["user_dictionary"])
     cfg["tag"]["gazetteer"] = str(ROOT / cfg["tag"]["gazetteer"])
+    cfg["export"]["blocs"] = str(ROOT / cfg["export"]["blocs"])
     cfg["extract"]["ocr"] = "none"
     cfg["runner"].update(kind="thread", workers=2, batch_size=1)  # one process: quick to start on a busy CI
     cfg["collect"]["sources"] = []
