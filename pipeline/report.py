@@ -716,7 +716,7 @@ def font_face(chars: Iterable[str], font: Path = FONT_FILE) -> str:
     options.layout_features = ["kern", "palt"]
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # keep the copyright and licence names
     options.recalc_timestamp = False
-    f = TTFont(str(font), recalcTimestamp=False)
+    f = TTFont(str(font), recalcTimestamp=False, recalcBBoxes=False)  # the full font's bounds hold the subset's
     sub = subset.Subsetter(options)
     sub.populate(unicodes=wanted & set(f.getBestCmap()))
     sub.subset(f)
