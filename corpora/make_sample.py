@@ -1303,7 +1303,22 @@ def write_corpus(out: Path) -> list[dict]:
     with open(out / "gold.jsonl", "w", encoding="utf-8", newline="\n") as fh:
         for r in records:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    write_metadata(out / "metadata.csv", [d for d in sorted(DOCS, key=lambda d: (d["date"], d["id"]))])
     return records
+
+
+def write_metadata(path: Path, docs: list[dict]) -> None:
+    """The sidecar a research collection keeps beside its files (what `jmm run` reads as BATCH/metadata.csv):
+    file, publication date, title and issuer of every document (fictional documents have no URL)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["file", "date", "title", "issuer"])
+    for d in docs:
+        w.writerow([f"{d['id']}.pdf", d["date"], d["title"], d["issuer"]])
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -1311,7 +1326,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: corpora/sample)")
     args = parser.parse_args(argv)
     records = write_corpus(args.out)
-    print(f"wrote {len(records)} documents and gold.jsonl to {args.out}")
+    print(f"wrote {len(records)} documents, gold.jsonl and metadata.csv to {args.out}")
 
 
 if __name__ == "__main__":

@@ -55,9 +55,14 @@ def run(paths: Annotated[list[Path], typer.Argument(help="files or folders to pr
         runner: Annotated[Optional[str], typer.Option(help="process | thread | dask (overrides runner.kind)")] = None,
         dask_address: Annotated[Optional[str], typer.Option(help="tcp://host:8786 of a Dask scheduler")] = None,
         collect: Annotated[bool, typer.Option(help="collect from the configured web sources first")] = True,
+        metadata: Annotated[Optional[Path], typer.Option(
+            help="sidecar CSV (columns file, date, url, title, issuer; any subset besides file) for the inputs; "
+                 "a folder's own metadata.csv is read without it")] = None,
         config: ConfigOpt = None) -> None:
     """Process inputs end to end (extract, segment, tag, code, topics) and export the tables. When web sources
-    are configured, collect from them first and process what they gave too.
+    are configured, collect from them first and process what they gave too. Documents are dated from the
+    sidecar metadata.csv of their folder (or --metadata), else from their text, else from the page the collector
+    fetched them from, else from the PDF's creation date (documents.date_source says which).
 
     Exit status: 0 every input processed; 3 finished, but some inputs were quarantined (see `jmm status`);
     1 the run failed (e.g. the store is in use by another run); 2 invalid configuration."""
@@ -70,7 +75,7 @@ def run(paths: Annotated[list[Path], typer.Argument(help="files or folders to pr
     try:
         workers.start(settings)  # the workers warm up while Prefect's API server starts
         inputs = [str(p) for p in paths] + (_collect_first(settings) if collect else [])
-        summary = run_mine(inputs, str(out), settings)
+        summary = run_mine(inputs, str(out), settings, str(metadata) if metadata else None)
     except PipelineError as exc:
         _fail(exc)
     t = summary["topics"]

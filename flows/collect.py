@@ -5,6 +5,7 @@ Fetches run one after another through one Fetcher, which keeps the per-host rate
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ def _collect_source(fetcher: Fetcher, source: SourceSettings, settings: Settings
     fetches: list[Fetch] = []
     queue = list(crawl.documents) + list(crawl.attachments)
     seen: set[str] = set()
+    linked_from: dict[str, str | None] = {}  # attachment → the date of the document page that links to it
     while queue and len(fetches) < source.max_documents:
         url = queue.pop(0)
         if url in seen:
@@ -99,10 +101,14 @@ def _collect_source(fetcher: Fetcher, source: SourceSettings, settings: Settings
         if f.status in ("refused", "failed"):
             (refused if f.status == "refused" else failed).append({"url": url, "reason": f.reason})
             continue
+        if f.page_date is None and linked_from.get(url):
+            f = dataclasses.replace(f, page_date=linked_from[url])
         fetches.append(f)
         if f.kind == "html" and url in crawl.documents:
             more, out = fetcher.attachments(f, source, scope)
             queue.extend(u for u in more if u not in seen)
+            for u in more:
+                linked_from.setdefault(u, f.page_date)
             refused.extend({"url": u, "reason": r} for u, r in out)
     return {"source": source.name, "pages": len(crawl.pages), "fetches": fetches, "failed": failed,
             "refused": refused}
@@ -127,7 +133,7 @@ def collect_flow(sources: list[str] | None = None, url: str | None = None, docum
     with Store(store_path(settings)) as store:
         for r in per_source:
             for f in r["fetches"]:
-                store.add_source(f.sha256, f.path, None, f.url, f.fetched_at)
+                store.add_source(f.sha256, f.path, None, f.url, f.fetched_at, f.page_date)
                 paths.setdefault(f.path, None)
     box = [str(p) for p in collect.inbox(settings.path(settings.collect.inbox))] if not url else []
     summary: dict[str, Any] = {"sources": {}, "new": 0, "paths": list(paths) + box, "inbox": len(box),

@@ -7,6 +7,7 @@ document in one transaction as its batch completes, so a killed run resumes wher
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -24,10 +25,10 @@ from prefect.cache_policies import NONE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from pipeline import collect, export as export_stage, process, topics as topic_stage
+from pipeline import collect, dates, export as export_stage, process, topics as topic_stage
 from pipeline.errors import CollectError, TopicError
-from pipeline.records import Document, Page, Source, Table
-from pipeline.settings import RunnerKind, RunnerSettings, Settings, read_settings
+from pipeline.records import Document, Page, Source, SourceMeta, Table
+from pipeline.settings import RunnerKind, RunnerSettings, Settings, TopicCorpus, read_settings
 from flows import workers
 from flows.progress import Progress
 from flows.publish import publish_artifacts, report_task
@@ -45,6 +46,8 @@ class Plan:
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     duplicates: int = 0
     inputs: list[dict[str, str]] = field(default_factory=list)
+    redate: set[str] = field(default_factory=set)  # known documents whose sidecar or collector metadata changed
+    problems: list[str] = field(default_factory=list)  # sidecar rows that could not be read
 
 
 def store_path(settings: Settings) -> Path:
@@ -55,13 +58,65 @@ def raw_root(settings: Settings) -> Path:
     return settings.path(settings.store.root) / "raw"
 
 
+def sidecars(paths: list[str], metadata: str | None = None) -> tuple[dict[str, SourceMeta], list[str]]:
+    """The sidecar rows that apply to a batch: `metadata.csv` of each folder given (and of the folder of each file
+    given), then the `metadata` file (its rows win); keyed by each file's resolved path. Also the problems met."""
+    files = []
+    for p in map(Path, paths):
+        folder = p if p.is_dir() else p.parent
+        if (folder / dates.SIDECAR).is_file():
+            files.append(folder / dates.SIDECAR)
+    if metadata:
+        if not Path(metadata).is_file():
+            raise CollectError(f"{metadata}: metadata file not found (--metadata)")
+        files.append(Path(metadata))
+    rows: dict[str, SourceMeta] = {}
+    problems: list[str] = []
+    for f in dict.fromkeys(files):
+        found, bad = dates.read_metadata(f)
+        rows.update(found)
+        problems += bad
+    return rows, problems
+
+
+def _source_meta(sidecar: SourceMeta | None, fetched: tuple[str | None, str | None] | None) -> SourceMeta | None:
+    """A file's metadata: its sidecar row, with the collector's URL and page date where the row has none."""
+    if fetched is None:
+        return sidecar
+    url, page_date = fetched
+    if sidecar is None:
+        return SourceMeta("collector", page_date, url)
+    return SourceMeta("sidecar" if sidecar.date else "collector", sidecar.date or page_date, sidecar.url or url,
+                      sidecar.title, sidecar.issuer)
+
+
+def _changed(meta: SourceMeta, stored: tuple[Any, ...] | None) -> bool:
+    """Whether a stored document disagrees with the metadata that now applies to it (a new or edited sidecar
+    row, a page date the collector found since): it is then processed again."""
+    if stored is None:
+        return False
+    date, date_source, url, title, issuer = stored
+    if meta.origin == "sidecar" and meta.date and (date != meta.date or date_source != "sidecar"):
+        return True
+    return bool((meta.url and url != meta.url) or (meta.title and title != meta.title)
+                or (meta.issuer and issuer != meta.issuer)
+                or (meta.origin == "collector" and meta.date and date_source in ("none", "pdf_metadata")))
+
+
 @task(name="plan", cache_policy=NONE)
-def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
-    """Find the inputs, copy them to the raw store, and keep the sources that are new or stale."""
+def plan(paths: list[str], settings: Settings, store: Store, metadata: str | None = None) -> Plan:
+    """Find the inputs, copy them to the raw store, and keep the sources that are new or stale (a document is
+    stale when its stage versions changed, or when the metadata that applies to it did: `sidecars`, the
+    collector's page dates)."""
     raw = RawStore(raw_root(settings))
     versions = process.stage_versions(settings)
     done = {d for d, v in store.versions().items() if v == versions}
     result = Plan()
+    side, result.problems = sidecars(paths, metadata)
+    fetched = store.fetched()
+    stored_meta = {r[0]: r[1:] for r in store.con.execute(
+        "SELECT doc_id, date, date_source, source_url, title, issuer FROM documents").fetchall()} if (
+        side or fetched) else {}
     seen: dict[str, str] = {}  # doc_id → where it was first found in this run
     places: list[tuple[str, str, int | None]] = []  # recorded in bulk: one insert per 50,000, not one per file
     for path in collect.files(paths):
@@ -101,6 +156,12 @@ def plan(paths: list[str], settings: Settings, store: Store) -> Plan:
                                                f"one — nothing to do, or delete the copy"})
                     continue
                 seen[source.doc_id] = here
+                if source.record is None and (meta := _source_meta(side.get(str(path.resolve())),
+                                                             fetched.get(source.doc_id))) is not None:
+                    source = dataclasses.replace(source, meta=meta)
+                    if source.doc_id in done and _changed(meta, stored_meta.get(source.doc_id)):
+                        done.discard(source.doc_id)
+                        result.redate.add(source.doc_id)
                 if source.doc_id in done:
                     result.known += 1
                     continue
@@ -125,15 +186,18 @@ def process_batch(sources: list[Source], settings: Settings) -> list[process.Out
 @task(name="topics", cache_policy=NONE)
 def fit_topics(settings: Settings, store: Store, ks: list[int] | None = None,
                refit: bool | None = None) -> dict[str, Any]:
-    """Fit the topic model on every stored document (after a K sweep when `ks` is given) and keep it under
+    """Fit the topic model on the stored documents that `topics.corpus` names — the coordination documents
+    (doc_class not `other`) or all — (after a K sweep when `ks` is given) and keep it under
     models/<fit_id>/; or, when refitting is off and a fit exists, score the new documents with that fit."""
     s = settings.topics
     refit = s.refit if refit is None else refit
     models_dir = settings.path(s.models_dir)
     current = store.current_fit()
 
-    def corpus():  # streamed from the store, once per pass
-        return (topic_stage.TopicDoc(d, date, tuple(toks)) for d, date, toks in store.iter_tokens())
+    skip = ("other",) if s.corpus is TopicCorpus.coordination else ()
+
+    def corpus():  # streamed from the store, once per pass: the coordination documents, or all
+        return (topic_stage.TopicDoc(d, date, tuple(toks)) for d, date, toks in store.iter_tokens(skip))
 
     try:
         stop = topic_stage.read_stopwords(settings.path(s.stopwords))
@@ -153,6 +217,7 @@ def fit_topics(settings: Settings, store: Store, ks: list[int] | None = None,
         log.warning("topics not fitted: %s", exc)
         return {"fitted": False, "reason": str(exc)}
     metrics = model.metrics()
+    metrics["corpus"] = s.corpus.value
     if s.stability_seeds:
         metrics.update(topic_stage.seed_stability(model, s.stability_seeds))
     if sweep_table is not None:
@@ -240,19 +305,22 @@ def _batches(sources: list[Source], size: int, workers: int) -> list[list[Source
 
 @flow(name="mine", validate_parameters=False)
 def mine(paths: list[str], out: str | None = "out", settings: Settings | None = None,
-         config: str | None = None) -> dict[str, Any]:
-    """Process the inputs end to end and export the tables; return a summary."""
+         config: str | None = None, metadata: str | None = None) -> dict[str, Any]:
+    """Process the inputs end to end and export the tables; return a summary. `metadata`: a sidecar CSV (file,
+    date, url, title, issuer) besides the metadata.csv of each folder given."""
     settings = settings or read_settings(config)
     t0 = time.perf_counter()
     summary: dict[str, Any] = {}
     with StoreLock(store_path(settings)), Store(store_path(settings)) as store:
         workers.prepare(settings)
-        p = plan(paths, settings, store)
+        p = plan(paths, settings, store, metadata)
+        for problem in p.problems:
+            log.warning("%s", problem)
         for q in p.quarantined:
             store.quarantine(q["sha256"], q["file"], q["reason"], q["stage"], q.get("record"))
         versions = process.stage_versions(settings)
         processed = quarantined = 0
-        again, p.todo = _resumable(store, p.todo, versions)
+        again, p.todo = _resumable(store, p.todo, versions, p.redate)
         batches = _work(p.todo, settings)
         with workers.worker_pool(settings) if p.todo or again else contextlib.nullcontext():
             futures = {process_batch.submit(b, settings): b for b in batches}
@@ -328,16 +396,17 @@ def _corpus_fingerprint(settings: Settings, store: Store) -> str:
 STAGES = ("extract", "segment", "tag", "code")
 
 
-def _resumable(store: Store, todo: list[Source], versions: dict[str, str]
+def _resumable(store: Store, todo: list[Source], versions: dict[str, str], redate: set[str] | None = None
                ) -> tuple[list[tuple[Document, tuple[str, ...], str]], list[Source]]:
     """Split the stale documents: those whose extraction is still current are re-done from their stored text
     (and tokens, when segmentation is current too), from the first stage whose version changed; the others
-    are processed from their files."""
+    (and those in `redate`, whose metadata changed: their date is worked out from the file again) are processed
+    from their files."""
     stored = store.versions()
     again, rest = [], []
     for s in todo:
         old = stored.get(s.doc_id)
-        if not old or old.get("extract") != versions["extract"]:
+        if not old or old.get("extract") != versions["extract"] or s.doc_id in (redate or ()):
             rest.append(s)
             continue
         stage = next((k for k in STAGES if old.get(k) != versions[k]), "tag")
@@ -349,16 +418,16 @@ def _resumable(store: Store, todo: list[Source], versions: dict[str, str]
 def _stored_document(store: Store, doc_id: str) -> tuple[Document, tuple[str, ...]]:
     """A stored document as extracted (text, pages, tables, metadata) and its stored tokens."""
     row = store.con.execute(
-        "SELECT source, kind, external_id, title, date, extraction, text, original_text, warnings FROM documents "
-        "WHERE doc_id = ?", [doc_id]).fetchone()
-    src, kind, ext_id, title, date, extraction, text, original, warnings = row
+        "SELECT source, kind, external_id, title, date, extraction, text, original_text, warnings, date_source, "
+        "source_url, issuer FROM documents WHERE doc_id = ?", [doc_id]).fetchone()
+    src, kind, ext_id, title, date, extraction, text, original, warnings, date_source, url, issuer = row
     pages = tuple(Page(n, t, m, q) for n, t, m, q in store.con.execute(
         "SELECT n, text, method, quality FROM pages WHERE doc_id = ? ORDER BY n", [doc_id]).fetchall())
     tables = tuple(Table(pg, tuple(tuple(r) for r in json.loads(rows))) for pg, rows in store.con.execute(
         "SELECT page, rows FROM doc_tables WHERE doc_id = ? ORDER BY idx", [doc_id]).fetchall())
     tok = store.con.execute("SELECT tokens FROM tokens WHERE doc_id = ?", [doc_id]).fetchone()
     doc = Document(doc_id, src, title, date, text, pages, kind, extraction, tuple(json.loads(warnings or "[]")),
-                   tables, original, ext_id)
+                   tables, original, ext_id, date_source or "none", url, issuer)
     return doc, tuple(tok[0]) if tok else ()
 
 
@@ -368,10 +437,10 @@ def resume_batch(items: list[tuple[Document, tuple[str, ...], str]], settings: S
     return workers.run(process.retag, items, settings)
 
 
-def run_mine(paths: list[str], out: str | None, settings: Settings) -> dict[str, Any]:
+def run_mine(paths: list[str], out: str | None, settings: Settings, metadata: str | None = None) -> dict[str, Any]:
     """Run the flow with the task runner the settings choose."""
     with shared_api():
-        return _mine_flow(settings.runner)(paths=paths, out=out, settings=settings)
+        return _mine_flow(settings.runner)(paths=paths, out=out, settings=settings, metadata=metadata)
 
 
 @functools.lru_cache(maxsize=8)

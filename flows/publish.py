@@ -14,7 +14,7 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 
 from pipeline import export as export_stage, report as report_stage
-from pipeline.settings import ExportFormat, Settings, read_settings
+from pipeline.settings import ExportFormat, ExportSettings, Settings, read_settings
 from pipeline.store import Store, sha256_file
 
 log = logging.getLogger(__name__)
@@ -85,17 +85,22 @@ def exports_up_to_date(settings: Settings, store: Store, out: Path) -> dict[str,
     return m.get("row_counts")
 
 
+def export_settings(settings: Settings) -> ExportSettings:
+    """The export section with its paths resolved against config.yaml's folder."""
+    return settings.export.model_copy(update={"blocs": settings.path(settings.export.blocs)})
+
+
 def write_exports(settings: Settings, store: Store, out: Path,
                   formats: tuple[ExportFormat, ...] | None = None) -> dict[str, int]:
     """Export every table (and the codebook, network and manifest) to `out`; return the row counts."""
-    return export_stage.export(store, Path(out), manifest(settings, store), settings.export, formats)
+    return export_stage.export(store, Path(out), manifest(settings, store), export_settings(settings), formats)
 
 
 def write_report(settings: Settings, store: Store, out: Path) -> Path:
     """Write `out`/report.html (and its evidence chunks when the corpus is large); return its path."""
     m = manifest(settings, store)
     meta = {k: m[k] for k in ("code_version", "config_hash", "gazetteer_version", "stopwords_version")}
-    return report_stage.write(store, Path(out), settings.export, meta)
+    return report_stage.write(store, Path(out), export_settings(settings), meta)
 
 
 def publish_artifacts(summary: dict[str, Any], report: Path | None) -> None:

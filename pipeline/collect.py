@@ -220,6 +220,8 @@ class Fetch:
     final_url: str | None = None
     reason: str = ""
     links: tuple[str, ...] = ()
+    page_date: str | None = None  # the publication date of an HTML page (`page_date`); for an attachment, of
+                                  # the page that links to it (set by the collect flow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +367,24 @@ def _decode(data: bytes, content_type: str | None) -> str:
         except (UnicodeDecodeError, LookupError):
             continue
     return data.decode("utf-8", errors="replace")
+
+
+def page_date(html: str) -> str | None:
+    """The publication date of a web page (ISO), as htmldate finds it in its metadata, URL-less markup and text
+    (original date, not the last change); None when it finds none. The page is parsed here: nothing is fetched."""
+    from htmldate import find_date
+    from lxml import html as lxml_html
+    from lxml.etree import ParserError
+
+    try:
+        tree = lxml_html.fromstring(html)
+    except (ParserError, ValueError):
+        return None
+    try:
+        return find_date(tree, original_date=True, outputformat="%Y-%m-%d", extensive_search=True)
+    except Exception:  # noqa: BLE001 - a page htmldate cannot read has no date, the document is still stored
+        log.debug("htmldate failed on a page", exc_info=True)
+        return None
 
 
 def _now() -> str:
@@ -540,10 +560,11 @@ class Fetcher:
         status = "stored" if dest.exists() else "new"
         sha, path = self.raw.add_bytes(body, SUFFIXES[kind])
         found = tuple(links(_decode(body, ctype), final)) if kind == "html" else ()
+        published = page_date(_decode(body, ctype)) if kind == "html" else None
         validators = {k: v for k, v in (("etag", resp.headers.get("etag")),
                                         ("last_modified", resp.headers.get("last-modified"))) if v}
         self.state[url] = {"sha256": sha, "path": str(path), "kind": kind, **validators}
-        return Fetch(url, status, sha, str(path), kind, _now(), final, links=found)
+        return Fetch(url, status, sha, str(path), kind, _now(), final, links=found, page_date=published)
 
     def listing(self, source: SourceSettings, scope: Scope) -> Crawl:
         """Walk a source's listing pages (following next_page_pattern up to max_pages) and sort their links
@@ -596,5 +617,6 @@ def write_fetch_log(path: Path | str, fetches: Iterable[Fetch]) -> None:
     with open(path, "a", encoding="utf-8") as f:
         for x in fetches:
             f.write(json.dumps({"url": x.url, "final_url": x.final_url, "status": x.status, "sha256": x.sha256,
-                                "kind": x.kind, "fetched_at": x.fetched_at, "reason": x.reason},
+                                "kind": x.kind, "fetched_at": x.fetched_at, "reason": x.reason,
+                                "page_date": x.page_date},
                                ensure_ascii=False, sort_keys=True) + "\n")

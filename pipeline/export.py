@@ -31,13 +31,16 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import ExportError
-from pipeline.records import DOC_CLASSES, INSTITUTIONS, LEVELS, PAGE_METHODS, PAGE_QUALITIES, ROLES, SECTORS
+from pipeline.records import DATE_SOURCES, DOC_CLASSES, INSTITUTIONS, LEVELS, PAGE_METHODS, PAGE_QUALITIES, ROLES, SECTORS
 from pipeline.settings import ExportFormat, ExportSettings
 from pipeline.store import Store
 
 log = logging.getLogger(__name__)
 
-CODEBOOK_VERSION = "1"
+CODEBOOK_VERSION = "2"  # 2: documents.date_source/source_url/issuer, meetings' codes and blocs, panel, evidence,
+                        # edges.kind
+#: How the codebook names the blocs table (the project's file; export.blocs may point elsewhere).
+BLOCS_CITED = "corpora/lexicons/panel/blocs.csv"
 
 #: Column types. `category` is one value of `values` (coded 1…n with value labels in Stata); `set` is a
 #: ';'-separated subset of `values`.
@@ -69,6 +72,8 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 }
 #: Meanings of coded values, used for Stata value labels and the codebook.
 VALUE_LABELS: dict[str, dict[str, str]] = {
+    "date_source": {"sidecar": "元数据文件 metadata.csv", "record": "记录 JSON Lines record", "text": "正文 text",
+                    "collector": "网页 collected page", "pdf_metadata": "PDF属性 PDF metadata", "none": "无 none"},
     "doc_class": {"joint_meeting": "联席会议", "joint_meeting_system_document": "联席会议制度文件",
                   "joint_meeting_office_activity": "联席会议办公室活动", "coordination_meeting_other": "其他协调会议",
                   "cooperation_agreement_or_mechanism": "合作协议或机制", "joint_meeting_international": "国际联席会议",
@@ -128,10 +133,20 @@ class TableSpec:
     sql: str
     key: tuple[str, ...]
     derive: Callable[[Mapping[str, pd.DataFrame]], pd.DataFrame] | None = field(default=None, compare=False)
+    #: columns added in Python after the SQL (e.g. the blocs of a meeting, read from the blocs table)
+    post: Callable[[pd.DataFrame, ExportSettings], pd.DataFrame] | None = field(default=None, compare=False)
 
 
 def _list(col: str) -> str:
     return f"array_to_string(list_sort({col}), ';')"
+
+
+#: The measures of the panel, in order.
+PANEL_MEASURES: tuple[str, ...] = (
+    "meetings", "cross_regional", "cross_level", "cross_departmental", "vertical_guidance", "mean_depth",
+    *(f"share_depth_{d}" for d in (1, 2, 3, 4)), "share_institutionalised",
+    *(f"share_{i}" for i in INSTITUTIONS), "share_vertical_guidance", "distinct_participants",
+    "participants_mean", "participants_median", "participants_p25", "participants_p75")
 
 
 TABLES: tuple[TableSpec, ...] = (
@@ -141,7 +156,14 @@ TABLES: tuple[TableSpec, ...] = (
         Column("source", "string", "path or URL the document came from", label="来源 source path or URL"),
         Column("external_id", "string", "the id a JSON Lines record carried", label="外部ID external id"),
         Column("title", "string", "title", label="标题 title"),
-        Column("date", "date", "document date (ISO), from the record or the text", label="日期 document date"),
+        Column("date", "date", "document date (ISO): from the batch's metadata.csv, the JSON Lines record, the text "
+               "(落款/成文日期, a labelled 发布/印发 date, a date after the title or under the red header, the lead), the "
+               "web page it was collected from, or the PDF's creation date — date_source says which",
+               label="日期 document date"),
+        Column("date_source", "category", "where the date came from", DATE_SOURCES, label="日期来源 date source"),
+        Column("source_url", "string", "URL the document was published at (metadata.csv or the web collector)",
+               label="网址 source URL"),
+        Column("issuer", "string", "issuing body named by metadata.csv", label="发文机关 issuer (metadata.csv)"),
         Column("doc_class", "category", "CODEBOOK §1 class", label="文档类别 document class (CODEBOOK §1)"),
         Column("pages", "integer", "number of pages", label="页数 pages"),
         Column("chars", "integer", "characters of normalised text", label="字数 characters of text"),
@@ -151,11 +173,12 @@ TABLES: tuple[TableSpec, ...] = (
                label="隔离 quarantined"),
         Column("reason", "string", "why the input was quarantined", label="隔离原因 reason for quarantine"),
     ), """
-        SELECT d.doc_id, d.source, d.external_id, d.title, d.date, c.doc_class, d.pages, d.chars, d.extraction,
+        SELECT d.doc_id, d.source, d.external_id, d.title, d.date, coalesce(d.date_source, CASE WHEN d.date IS NULL
+               THEN 'none' END) AS date_source, d.source_url, d.issuer, c.doc_class, d.pages, d.chars, d.extraction,
                false AS quarantined, NULL AS reason
         FROM documents d LEFT JOIN codes c USING (doc_id)
         UNION ALL
-        SELECT q.sha256, q.file, NULL, NULL, NULL, NULL, NULL, NULL, NULL, true, q.reason
+        SELECT q.sha256, q.file, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, true, q.reason
         FROM quarantine q WHERE q.sha256 NOT IN (SELECT doc_id FROM documents)
     """, ("doc_id", "source")),
     TableSpec("pages", "One row per page of each document: how its text was got and how good it is. The text "
@@ -226,41 +249,87 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("meetings", "One row per meeting reported: documents of a meeting-reporting class (or of any class "
               "but other and system documents when they name a series) that give the same series and session, or "
               "the same series and date when no session is given, are one meeting; a document without a series is "
-              "its own meeting.", (
+              "its own meeting. The codes of its documents are combined: a collaboration type, vertical guidance or "
+              "an institutionalisation indicator when any document has it, the highest depth.", (
         Column("meeting_id", "string", "stable id: hash of series|session|date (or of the document id)",
                label="会议ID meeting id"),
         Column("series_id", "string", "stable id of the series (series.series_id)", label="系列ID series id"),
         Column("series", "string", "canonical series name", label="会议系列 series"),
         Column("session", "integer", "ordinal of the session", label="届次 session"),
         Column("meeting_date", "date", "first day of the meeting", label="会议日期 meeting date"),
+        Column("year", "integer", "year of meeting_date, else of the earliest date of the documents reporting it; "
+               "empty when neither is known", label="年份 year"),
         Column("location", "string", "host city", label="会议地点 location"),
         Column("doc_class", "category", "class of the reporting documents (the first by id)",
                label="文档类别 document class"),
+        Column("cross_regional", "boolean", "a document reporting it is coded cross-regional",
+               label="跨区域 cross-regional"),
+        Column("cross_level", "boolean", "a document reporting it is coded cross-level", label="跨层级 cross-level"),
+        Column("cross_departmental", "boolean", "a document reporting it is coded cross-departmental",
+               label="跨部门 cross-departmental"),
+        Column("depth", "integer", "highest depth of its documents: 1 information exchange … 4 joint "
+               "implementation", "1; 2; 3; 4", label="合作深度 depth (1-4)"),
+        Column("institutions", "set", "institutionalisation indicators of its documents, ';'-separated",
+               INSTITUTIONS, label="制度化指标 institutionalisation"),
+        Column("vertical_guidance", "boolean", "a higher-level body directs or guides (any of its documents)",
+               label="纵向指导 vertical guidance"),
+        Column("regions", "string", "provincial units involved (full names), ';'-separated",
+               label="涉及省份 provinces involved"),
+        Column("blocs", "string", "regional blocs it belongs to, ';'-separated: its provinces all lie within the "
+               "bloc and at least two of them take part, or its series names the bloc (the blocs table: "
+               "corpora/lexicons/panel/blocs.csv, see the codebook)", label="区域板块 blocs"),
         Column("n_participants", "integer", "distinct participants over the documents that report it",
                label="参与方数 participants"),
+        Column("n_national", "integer", "distinct national participants", label="国家级参与方数 national"),
+        Column("n_provincial", "integer", "distinct provincial participants", label="省级参与方数 provincial"),
+        Column("n_prefectural", "integer", "distinct prefectural participants", label="地级参与方数 prefectural"),
+        Column("n_county", "integer", "distinct county-level participants", label="县级参与方数 county"),
+        Column("n_township", "integer", "distinct township-level participants", label="乡镇级参与方数 township"),
         Column("doc_ids", "string", "documents that report it, ';'-separated", label="报道文档 documents"),
     ), """
         WITH m AS (
-            SELECT c.doc_id, c.doc_class, c.series, c.session,
-                   coalesce(c.meeting_date, CAST(d.date AS VARCHAR)) AS meeting_date, c.meeting_date AS stated_date,
-                   c.location,
+            SELECT c.doc_id, c.doc_class, c.series, c.session, CAST(d.date AS VARCHAR) AS doc_date,
+                   c.meeting_date AS stated_date, c.location, c.collab_type, c.depth, c.institutions,
+                   c.vertical_guidance, c.regions,
                    CASE WHEN c.series IS NULL THEN 'doc|' || c.doc_id
                         ELSE c.series || '|' || coalesce(CAST(c.session AS VARCHAR), '') || '|' ||
                              coalesce(CASE WHEN c.session IS NULL THEN c.meeting_date END, '') END AS key
             FROM codes c JOIN documents d USING (doc_id)
             WHERE c.doc_class IN ('joint_meeting', 'coordination_meeting_other', 'joint_meeting_international')
                OR (c.series IS NOT NULL AND c.doc_class NOT IN ('other', 'joint_meeting_system_document'))
+        ), g AS (
+            SELECT m.key, list(m.doc_id) AS ids, any_value(m.series) AS any_series, min(m.series) AS series,
+                   min(m.session) AS session, min(m.stated_date) AS meeting_date, min(m.doc_date) AS first_doc,
+                   min(m.location) AS location, arg_min(m.doc_class, m.doc_id) AS doc_class,
+                   bool_or(list_contains(m.collab_type, 'cross_regional')) AS cross_regional,
+                   bool_or(list_contains(m.collab_type, 'cross_level')) AS cross_level,
+                   bool_or(list_contains(m.collab_type, 'cross_departmental')) AS cross_departmental,
+                   max(m.depth) AS depth, list_sort(list_distinct(flatten(list(m.institutions)))) AS institutions,
+                   bool_or(coalesce(m.vertical_guidance, false)) AS vertical_guidance,
+                   list_sort(list_distinct(flatten(list(m.regions)))) AS regions
+            FROM m GROUP BY m.key
+        ), p AS (
+            SELECT g.key, count(DISTINCT p.name) AS n_participants,
+                   count(DISTINCT p.name) FILTER (WHERE p.level = 'national') AS n_national,
+                   count(DISTINCT p.name) FILTER (WHERE p.level = 'provincial') AS n_provincial,
+                   count(DISTINCT p.name) FILTER (WHERE p.level = 'prefectural') AS n_prefectural,
+                   count(DISTINCT p.name) FILTER (WHERE p.level = 'county') AS n_county,
+                   count(DISTINCT p.name) FILTER (WHERE p.level = 'township') AS n_township
+            FROM (SELECT key, unnest(ids) AS doc_id FROM g) g JOIN participants p USING (doc_id) GROUP BY g.key
         )
-        SELECT substr(sha256(m.key), 1, 16) AS meeting_id,
-               CASE WHEN any_value(m.series) IS NULL THEN NULL ELSE substr(sha256(any_value(m.series)), 1, 12) END
-                   AS series_id,
-               min(m.series) AS series, min(m.session) AS session, min(m.stated_date) AS meeting_date,
-               min(m.location) AS location, arg_min(m.doc_class, m.doc_id) AS doc_class,
-               (SELECT count(DISTINCT p.name) FROM participants p
-                WHERE list_contains(list(m.doc_id), p.doc_id)) AS n_participants,
-               array_to_string(list_sort(list(m.doc_id)), ';') AS doc_ids
-        FROM m GROUP BY m.key
-    """, ("meeting_id",)),
+        SELECT substr(sha256(g.key), 1, 16) AS meeting_id,
+               CASE WHEN g.any_series IS NULL THEN NULL ELSE substr(sha256(g.any_series), 1, 12) END AS series_id,
+               g.series, g.session, g.meeting_date,
+               CAST(substr(coalesce(g.meeting_date, g.first_doc), 1, 4) AS INTEGER) AS year,
+               g.location, g.doc_class, g.cross_regional, g.cross_level, g.cross_departmental, g.depth,
+               array_to_string(g.institutions, ';') AS institutions, g.vertical_guidance,
+               array_to_string(g.regions, ';') AS regions, NULL AS blocs,
+               coalesce(p.n_participants, 0) AS n_participants, coalesce(p.n_national, 0) AS n_national,
+               coalesce(p.n_provincial, 0) AS n_provincial, coalesce(p.n_prefectural, 0) AS n_prefectural,
+               coalesce(p.n_county, 0) AS n_county, coalesce(p.n_township, 0) AS n_township,
+               array_to_string(list_sort(g.ids), ';') AS doc_ids
+        FROM g LEFT JOIN p USING (key)
+    """, ("meeting_id",), post=lambda df, settings: with_blocs(df, read_blocs(settings.blocs))),
     TableSpec("series", "One row per meeting series and session, in order: the sessions of each series sorted by "
               "session, then date; `variants` are the names the documents used for it (linked by the codes' "
               "canonical name).", (
@@ -328,17 +397,64 @@ TABLES: tuple[TableSpec, ...] = (
         Column("n_docs", "integer", "documents in the group", label="文档数 documents"),
     ), 'SELECT fit_id, topic_id, group_type, "group", share, ci_low, ci_high, n_docs FROM topic_prevalence '
        'WHERE fit_id = $fit', ("group_type", "group", "topic_id")),
-    TableSpec("edges", "The participant co-occurrence network: one row per pair of participants and year, weighted "
-              "by the meetings (rows of `meetings`) in which both took part. network.graphml holds the same network "
-              "summed over years, for Gephi or networkx.", (
-        Column("source", "string", "participant (the alphabetically first of the pair)", label="参与主体甲 source"),
-        Column("target", "string", "participant (the other one)", label="参与主体乙 target"),
-        Column("year", "integer", "year of the meetings: of meeting_date, else of the earliest document date; "
-               "empty when neither is known", label="年份 year"),
-        Column("weight", "integer", "meetings in which both took part that year", label="共同会议数 meetings"),
+    TableSpec("topic_metrics", "The quality of the current topic fit, in long format: one row per metric of the "
+              "whole fit (topic_id empty: k, n_docs, n_docs_undated, npmi, c_v, topic_diversity, stability when "
+              "measured, vocabulary, periods) and per topic (npmi, stability when measured, seed_words_in_top for a "
+              "guided topic, anchor_words_in_top for an anchored one; note names the words). corpus says which "
+              "documents the fit covers (topics.corpus: coordination = doc_class not other, or all).", (
+        Column("fit_id", "string", "topic fit", label="主题模型 topic fit"),
+        Column("corpus", "string", "documents fitted: coordination or all", label="语料 corpus"),
+        Column("topic_id", "integer", "topic; empty for a metric of the whole fit", label="主题编号 topic"),
+        Column("metric", "string", "what value measures", label="指标 metric"),
+        Column("value", "float", "the metric's value", label="数值 value"),
+        Column("note", "string", "the words behind a guided or anchored topic's value (label: seed words; those "
+               "among its top 20 words)", label="说明 note"),
+    ), "SELECT fit_id, metrics FROM topic_fits WHERE fit_id = $fit", ("topic_id", "metric"),
+        post=lambda df, _settings: topic_metric_rows(df)),
+    TableSpec("edges", "The participant networks, one row per pair of participants, year and kind of tie: "
+              "co_participation (undirected: both took part in the same meeting; source is the alphabetically first) "
+              "and convenes (directed: the host or chair of a meeting → each other participant of it), weighted by "
+              "meetings (rows of `meetings`). network.graphml holds the co-participation network summed over years, "
+              "for Gephi or networkx.", (
+        Column("source", "string", "participant (co_participation: the alphabetically first of the pair; convenes: "
+               "the host or chair)", label="参与主体甲 source"),
+        Column("target", "string", "participant (the other one; convenes: the one convened)", label="参与主体乙 target"),
+        Column("year", "integer", "year of the meetings (meetings.year); empty when unknown", label="年份 year"),
+        Column("kind", "category", "co_participation (undirected) or convenes (directed, host or chair → member)",
+               ("co_participation", "convenes"), label="关系类型 kind of tie"),
+        Column("weight", "integer", "meetings with this tie that year", label="会议数 meetings"),
         Column("meeting_ids", "set", "those meetings (meetings.meeting_id), ';'-separated",
                label="会议ID meeting ids"),
-    ), "", ("source", "target", "year"), derive=lambda frames: edges(frames)),
+    ), "", ("source", "target", "year", "kind"), derive=lambda frames: edges(frames)),
+    TableSpec("evidence", "One row per evidence span: the text that supports a code of a document (CODEBOOK §3). "
+              "The same spans are the `evidence` column of collaboration, as JSON.", (
+        Column("doc_id", "string", "document", label="文档ID document id"),
+        Column("idx", "integer", "number of the span in its document, from 0", label="序号 span number"),
+        Column("code", "string", "the code it supports (doc_class, collab_type, series, depth, institutions, …)",
+               label="编码 code"),
+        Column("value", "string", "the value it supports", label="编码值 value"),
+        Column("start", "integer", "character offset of the span in the document text (from 0)",
+               label="起始位置 start offset"),
+        Column("end", "integer", "end offset (exclusive)", label="结束位置 end offset (exclusive)"),
+        Column("text", "string", "the span's text", label="证据文本 evidence text"),
+    ), 'SELECT doc_id, idx, code, value, start, "end", text FROM evidence', ("doc_id", "idx")),
+    TableSpec("panel", "The numbers behind every chart of report.html, in long format: one row per year × bloc × "
+              "measure over the rows of meetings (bloc = all: every meeting; a bloc: the meetings whose `blocs` name "
+              "it, from the blocs table corpora/lexicons/panel/blocs.csv; a meeting of two blocs counts in both). "
+              "year is empty for meetings without a known year. Measures: meetings; cross_regional, cross_level, "
+              "cross_departmental (meetings with that flag); vertical_guidance (meetings with it); mean_depth (over "
+              "meetings with a depth); share_depth_1 … share_depth_4; share_institutionalised (any indicator); "
+              "share_<indicator> for each indicator; share_vertical_guidance; distinct_participants (distinct "
+              "names over the cell's meetings); participants_mean, participants_median, participants_p25, "
+              "participants_p75 (meetings.n_participants).", (
+        Column("year", "integer", "year (meetings.year); empty: year unknown", label="年份 year"),
+        Column("bloc", "string", "all, or a bloc of the blocs table", label="区域板块 bloc"),
+        Column("measure", "string", "what value measures (see the table's description)", PANEL_MEASURES,
+               label="指标 measure"),
+        Column("value", "float", "the measure's value: a count, a mean or a share (0–1)", label="数值 value"),
+        Column("base", "integer", "meetings the value is computed over (for depth measures: those with a depth)",
+               label="会议基数 meetings in the base"),
+    ), "", ("bloc", "year", "measure"), derive=lambda frames: panel(frames)),
 )
 
 
@@ -367,6 +483,8 @@ def table(store: Store, spec_: TableSpec, fit_id: str | None, frames: Mapping[st
     else:
         sql = spec_.sql.replace("$fit", "?")
         df = store.frame(sql, [fit_id] * spec_.sql.count("$fit"))
+    if spec_.post is not None:
+        df = spec_.post(df, settings or ExportSettings())
     missing = [c.name for c in cols if c.name not in df.columns]
     if missing:
         raise ExportError(f"table {spec_.name}: its query gives no column {', '.join(missing)}; the spec in "
@@ -423,39 +541,175 @@ def _date(v: Any, name: str) -> dt.date | None:
 # -- the network -----------------------------------------------------------------------------------------------
 def meeting_members(frames: Mapping[str, pd.DataFrame]) -> list[tuple[str, int | None, list[str]]]:
     """(meeting_id, year, sorted distinct participant names) of every meeting."""
+    return [(mid, year, sorted(members)) for mid, year, members, _conv in _meetings_people(frames)]
+
+
+def _meetings_people(frames: Mapping[str, pd.DataFrame]) -> list[tuple[str, int | None, set[str], set[str]]]:
+    """(meeting_id, year, participant names, conveners: names with role host or chair) of every meeting."""
     meetings = frames.get("meetings")
     if meetings is None or not len(meetings):
         return []
+    names_of: dict[str, set[str]] = defaultdict(set)
+    conveners_of: dict[str, set[str]] = defaultdict(set)
+    parts = frames.get("participants")
+    if parts is not None:
+        for doc_id, name, role in zip(parts["doc_id"], parts["name"], parts["role"]):
+            if name:
+                names_of[doc_id].add(name)
+                if role in ("host", "chair"):
+                    conveners_of[doc_id].add(name)
+    out = []
+    for mid, year, doc_ids in zip(meetings["meeting_id"], meetings["year"], meetings["doc_ids"]):
+        ids = [d for d in (doc_ids or "").split(";") if d]
+        members = set().union(*(names_of[d] for d in ids)) if ids else set()
+        conveners = set().union(*(conveners_of[d] for d in ids)) if ids else set()
+        out.append((mid, None if isna(year) else int(year), members, conveners))
+    return out
+
+
+def edges(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Network edges, one row per (pair, year, kind) weighted by meetings: co_participation between two
+    participants of the same meeting (source the alphabetically first), convenes from each host or chair of a
+    meeting to each of its other participants."""
+    pairs: dict[tuple[str, str, int | None, str], list[str]] = defaultdict(list)
+    for mid, year, members, conveners in _meetings_people(frames):
+        for a, b in combinations(sorted(members), 2):
+            pairs[(a, b, year, "co_participation")].append(mid)
+        for a in sorted(conveners):
+            for b in sorted(members - {a}):
+                pairs[(a, b, year, "convenes")].append(mid)
+    rows = [(a, b, y, k, len(m), ";".join(sorted(m))) for (a, b, y, k), m in pairs.items()]
+    return pd.DataFrame(rows, columns=["source", "target", "year", "kind", "weight", "meeting_ids"])
+
+
+# -- topic metrics ---------------------------------------------------------------------------------------------
+_FIT_METRICS = ("k", "n_docs", "n_docs_undated", "n_docs_scored", "npmi", "c_v", "topic_diversity", "stability",
+                "vocabulary", "periods")
+
+
+def topic_metric_rows(fits: pd.DataFrame) -> pd.DataFrame:
+    """Long rows of the metrics JSON of each fit in `fits` (fit_id, metrics)."""
+    rows = []
+    for fit_id, raw in zip(fits["fit_id"], fits["metrics"]):
+        m = json.loads(raw) if isinstance(raw, str) and raw else {}
+        corpus = m.get("corpus")
+        for key in _FIT_METRICS:
+            if isinstance(m.get(key), (int, float)) and not isinstance(m.get(key), bool):
+                rows.append((fit_id, corpus, None, key, float(m[key]), None))
+        for key, name in (("npmi_by_topic", "npmi"), ("stability_by_topic", "stability")):
+            for t, v in enumerate(m.get(key) or []):
+                rows.append((fit_id, corpus, t, name, None if v is None else float(v), None))
+        for g in m.get("guided_topics") or []:
+            rows.append((fit_id, corpus, g["topic_id"], "seed_words_in_top", float(len(g["seed_words_in_top"])),
+                         f"{g['label']}: {' '.join(g['seed_words'])}; in top 20: {' '.join(g['seed_words_in_top'])}"))
+        for a in m.get("anchored_topics") or []:
+            rows.append((fit_id, corpus, a["topic_id"], "anchor_words_in_top", float(len(a["anchor_words_in_top"])),
+                         f"{' '.join(a['anchor_words'])}; in top 20: {' '.join(a['anchor_words_in_top'])}"))
+    return pd.DataFrame(rows, columns=["fit_id", "corpus", "topic_id", "metric", "value", "note"])
+
+
+# -- blocs and the panel ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Bloc:
+    """A regional bloc of the blocs table: its name, English name, member provinces and the names that, in a
+    series name, mean it."""
+
+    name: str
+    name_en: str
+    members: frozenset[str]
+    names: tuple[str, ...]
+    basis: str = ""
+
+
+def read_blocs(path: Path | str | None) -> tuple[Bloc, ...]:
+    """The blocs table (bloc, name_en, members, names, basis; members and names '|'-separated; names default to
+    the bloc's name), in file order; () without a path."""
+    if path is None:
+        return ()
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"{path}: blocs table not found (export.blocs)")
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    missing = {"bloc", "members"} - set(rows[0] if rows else {})
+    if missing:
+        raise ExportError(f"{path}: the blocs table needs the columns bloc and members (missing {', '.join(missing)})")
+    return tuple(Bloc(r["bloc"].strip(), (r.get("name_en") or "").strip(),
+                      frozenset(m for m in r["members"].split("|") if m),
+                      tuple(n for n in (r.get("names") or r["bloc"]).split("|") if n),
+                      (r.get("basis") or "").strip()) for r in rows if r.get("bloc"))
+
+
+def blocs_of(regions: Iterable[str], series: str | None, blocs: Iterable[Bloc]) -> list[str]:
+    """The blocs a meeting belongs to: its provinces all lie within the bloc and at least two of them take part,
+    or its series names the bloc."""
+    regs = {r for r in regions if r}
+    out = []
+    for b in blocs:
+        if (len(regs) >= 2 and regs <= b.members) or (series and any(n in series for n in b.names)):
+            out.append(b.name)
+    return out
+
+
+def with_blocs(meetings: pd.DataFrame, blocs: Iterable[Bloc]) -> pd.DataFrame:
+    """The meetings with their `blocs` column filled in (';'-separated, in the blocs table's order)."""
+    blocs = tuple(blocs)
+    out = meetings.copy()
+    out["blocs"] = [";".join(blocs_of((r or "").split(";") if not isna(r) else [], None if isna(s) else s, blocs))
+                    or None for r, s in zip(meetings["regions"], meetings["series"])]
+    return out
+
+
+def panel(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The long panel over the rows of `meetings`: year × bloc (all, then each bloc a meeting names) × measure
+    (PANEL_MEASURES) → value and the number of meetings it is computed over."""
+    m = frames["meetings"]
+    cols = ["year", "bloc", "measure", "value", "base"]
+    if not len(m):
+        return pd.DataFrame(columns=cols)
     names_of: dict[str, set[str]] = defaultdict(set)
     parts = frames.get("participants")
     if parts is not None:
         for doc_id, name in zip(parts["doc_id"], parts["name"]):
             if name:
                 names_of[doc_id].add(name)
-    date_of: dict[str, dt.date] = {}
-    docs = frames.get("documents")
-    if docs is not None:
-        date_of = {d: v for d, v in zip(docs["doc_id"], docs["date"]) if v is not None}
-    out = []
-    for mid, mdate, doc_ids in zip(meetings["meeting_id"], meetings["meeting_date"], meetings["doc_ids"]):
-        ids = [d for d in (doc_ids or "").split(";") if d]
-        year = mdate.year if mdate is not None else None
-        if year is None:
-            dates = [date_of[d] for d in ids if d in date_of]
-            year = min(dates).year if dates else None
-        members = sorted(set().union(*(names_of[d] for d in ids))) if ids else []
-        out.append((mid, year, members))
-    return out
-
-
-def edges(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Co-occurrence edges: two participants of the same meeting, one row per (pair, year), weighted by meetings."""
-    pairs: dict[tuple[str, str, int | None], list[str]] = defaultdict(list)
-    for mid, year, members in meeting_members(frames):
-        for a, b in combinations(members, 2):
-            pairs[(a, b, year)].append(mid)
-    rows = [(a, b, y, len(m), ";".join(sorted(m))) for (a, b, y), m in pairs.items()]
-    return pd.DataFrame(rows, columns=["source", "target", "year", "weight", "meeting_ids"])
+    rows = []
+    cells: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+    for i, (year, blocs) in enumerate(zip(m["year"], m["blocs"])):
+        y = None if isna(year) else int(year)
+        for b in ["all"] + ([x for x in blocs.split(";") if x] if not isna(blocs) else []):
+            cells[(b, y)].append(i)
+    for (bloc, year), idx in cells.items():
+        sub = m.iloc[idx]
+        n = len(sub)
+        flag = lambda c, sub=sub: int(sub[c].fillna(False).astype(bool).sum())  # noqa: E731
+        depth = sub["depth"].dropna().astype(int)
+        inst = [set(x.split(";")) if not isna(x) and x else set() for x in sub["institutions"]]
+        n_parts = sub["n_participants"].dropna().astype(float)
+        people = set().union(*(names_of[d] for ids in sub["doc_ids"] for d in (ids or "").split(";") if d))
+        values: dict[str, tuple[float | None, int]] = {
+            "meetings": (n, n), "cross_regional": (flag("cross_regional"), n), "cross_level": (flag("cross_level"), n),
+            "cross_departmental": (flag("cross_departmental"), n), "vertical_guidance": (flag("vertical_guidance"), n),
+            "mean_depth": (float(depth.mean()) if len(depth) else None, len(depth)),
+            **{f"share_depth_{d}": (float((depth == d).mean()) if len(depth) else None, len(depth))
+               for d in (1, 2, 3, 4)},
+            "share_institutionalised": (sum(bool(x) for x in inst) / n, n),
+            **{f"share_{i}": (sum(i in x for x in inst) / n, n) for i in INSTITUTIONS},
+            "share_vertical_guidance": (flag("vertical_guidance") / n, n),
+            "distinct_participants": (len(people), n),
+            "participants_mean": (float(n_parts.mean()) if len(n_parts) else None, len(n_parts)),
+            "participants_median": (float(n_parts.median()) if len(n_parts) else None, len(n_parts)),
+            "participants_p25": (float(n_parts.quantile(0.25)) if len(n_parts) else None, len(n_parts)),
+            "participants_p75": (float(n_parts.quantile(0.75)) if len(n_parts) else None, len(n_parts)),
+        }
+        for measure in PANEL_MEASURES:
+            v, base = values[measure]
+            rows.append((year, bloc, measure, None if v is None else round(float(v), 6), base))
+    df = pd.DataFrame(rows, columns=cols)
+    order = {b: k for k, b in enumerate(["all"] + sorted(set(df["bloc"]) - {"all"}))}
+    morder = {x: k for k, x in enumerate(PANEL_MEASURES)}
+    return df.assign(_b=df["bloc"].map(order), _m=df["measure"].map(morder)).sort_values(
+        ["_b", "year", "_m"], kind="mergesort", na_position="last").drop(columns=["_b", "_m"]).reset_index(drop=True)
 
 
 def network(frames: Mapping[str, pd.DataFrame]):  # noqa: ANN201 - networkx.Graph
@@ -477,6 +731,7 @@ def network(frames: Mapping[str, pd.DataFrame]):  # noqa: ANN201 - networkx.Grap
                        region_code=r.region_code or "", sector=r.sector or "",
                        meetings=int(meetings_of.get(r.name, 0)), documents=int(docs_of[r.name]))
     e = frames["edges"]
+    e = e[e["kind"] == "co_participation"] if len(e) else e
     if len(e):
         for (a, b), grp in e.groupby(["source", "target"], sort=True):
             years = [int(y) for y in grp["year"].dropna()]
@@ -751,6 +1006,7 @@ def write_codebook(settings: ExportSettings, out: Path) -> None:
           "byte-identical; the export time is `exported_at` in manifest.json.",
           "- **Parquet**: explicit Arrow types (string, int64, double, bool, date32); each field's metadata holds "
           "its meaning.", ""]
+    blocs = read_blocs(settings.blocs)
     for s in TABLES:
         md += [f"## {s.name}", "", s.meaning, "", f"Sorted by: {', '.join(s.key)}.", "",
                "| column | type | meaning | allowed values | Stata label |", "|---|---|---|---|---|"]
@@ -761,6 +1017,15 @@ def write_codebook(settings: ExportSettings, out: Path) -> None:
             md.append(f"| {name} | {_TYPE_NOTES[r['type']]} | {_md(r['meaning'])} | {_md(r['values'])} | "
                       f"{_md(r['stata_label'])} |")
         md.append("")
+    md += ["## Blocs", "", f"`meetings.blocs` and the `bloc` of `panel` come from the blocs table `{BLOCS_CITED}` "
+           "(one row per bloc: its member provinces, the names that mean it in a series name, and the plan that "
+           "defines it). A meeting belongs to a bloc when its provinces (meetings.regions) all lie within the bloc "
+           "and at least two of them take part, or when its series names the bloc; blocs overlap (长三角 lies within "
+           "长江经济带), so a meeting may belong to several.", "",
+           "| bloc | English | members | names in a series | basis |", "|---|---|---|---|---|"]
+    md += [f"| {b.name} | {_md(b.name_en)} | {'、'.join(sorted(b.members))} | {'、'.join(b.names)} | {_md(b.basis)} |"
+           for b in blocs]
+    md.append("")
     write_bytes(out / "codebook.md", "\n".join(md).encode("utf-8"))
 
 

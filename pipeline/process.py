@@ -9,7 +9,6 @@ fast path: no process hop per record)."""
 from __future__ import annotations
 
 import logging
-from collections import Counter
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,10 +17,10 @@ from typing import Any
 from pipeline import candidates, code, extract, features, isolate, lexicon, segment, tag
 from pipeline.learn import load_models, models_version
 from pipeline.collect import read_records, stories
-from pipeline.dates import find_dates
+from pipeline.dates import document_date, read_pdf_info
 from pipeline.errors import CollectError, PipelineError
 from pipeline.gazetteer import load_gazetteer
-from pipeline.records import Document, Source, Tagged
+from pipeline.records import Document, Source, SourceMeta, Tagged
 from pipeline.settings import ExtractSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -74,26 +73,20 @@ def where(source: Source) -> str:
 
 # -- one document, one batch ----------------------------------------------------------------------------
 
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*年")
-
-
-def _with_date(doc: Document) -> Document:
-    """Give a document without a date one from its text: a full date (the last one of a PDF — the date under
-    the signature — else the first); failing that, the year the text names most often (latest on a tie),
-    with the first month-day it gives in that year (else 1 January), and a warning saying so."""
-    if doc.date is not None:
-        return doc
-    dates = find_dates(doc.text)
-    if dates:
-        return replace(doc, date=dates[-1].iso if doc.kind == "pdf" else dates[0].iso)
-    years = Counter(_YEAR.findall(doc.text))
-    if not years:
-        return doc
-    year = max(years, key=lambda y: (years[y], y))
-    relative = find_dates(doc.text, f"{year}-12-31")
-    first = next((d.iso for d in relative if d.iso.startswith(year)), f"{year}-01-01")
-    return replace(doc, date=first, warnings=doc.warnings + (
-        f"no full date in the text: the document date {first} is inferred from the year {year} it names",))
+def _with_date(doc: Document, source: Source | None = None, date: str | None = None) -> Document:
+    """The document with its date, where the date came from (`date_source`), and the URL, title and issuer a
+    sidecar or the collector gives (`dates.document_date` decides; `date` given by the caller wins, as a
+    sidecar's). PDF metadata is read only when nothing else dates the document."""
+    meta = source.meta if source is not None else None
+    if date:
+        meta = SourceMeta("sidecar", date, *(meta.url, meta.title, meta.issuer) if meta else ())
+    pdf_info = (lambda: read_pdf_info(doc.source)) if doc.kind == "pdf" and source is not None else None
+    iso, how, warning = document_date(doc.text, doc.title, meta.date if meta else None,
+                                      meta.origin if meta else None, doc.date, pdf_info)
+    return replace(doc, date=iso, date_source=how, warnings=doc.warnings + ((warning,) if warning else ()),
+                   source_url=(meta.url if meta else None) or doc.source_url,
+                   title=(meta.title if meta and meta.title else doc.title),
+                   issuer=(meta.issuer if meta else None) or doc.issuer)
 
 
 _SPACE = re.compile(r"\s")
@@ -122,7 +115,7 @@ def read(source: Source, settings: Settings, record: dict[str, Any] | None = Non
         doc = extract.document(source, record, settings=settings.extract)
     else:
         doc = isolate.document(source, settings.extract)
-    return replace(doc, date=date) if date else _with_date(doc)
+    return _with_date(doc, source, date)
 
 
 def one(source: Source, settings: Settings, record: dict[str, Any] | None = None,

@@ -34,6 +34,20 @@ SECTORS = (
     "market_regulation", "customs_ports", "party", "legislature", "other",
 )
 INSTITUTIONS = ("secretariat", "rotation", "charter", "agreement", "fund", "working_groups")
+#: Values of `Document.date_source`: where the document date came from (pipeline/dates.py, `document_date`).
+DATE_SOURCES = ("sidecar", "record", "text", "collector", "pdf_metadata", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMeta:
+    """What is known about an input besides its bytes: a row of the batch's metadata.csv (`origin` "sidecar")
+    or what the web collector saw (`origin` "collector": the page's URL and date). Any field may be None."""
+
+    origin: str  # sidecar | collector
+    date: str | None = None  # ISO date
+    url: str | None = None
+    title: str | None = None
+    issuer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,7 @@ class Source:
     record: int | None = None  # line number (0-based) inside a JSON Lines file
     url: str | None = None
     part: int | None = None  # the story's index inside a multi-story record (collect.stories)
+    meta: SourceMeta | None = None  # a sidecar row or the collector's page date and URL
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +101,9 @@ class Document:
     tables: tuple[Table, ...] = ()
     original_text: str | None = None
     external_id: str | None = None  # the id a JSON Lines record carried
+    date_source: str = "none"  # where `date` came from: one of DATE_SOURCES
+    source_url: str | None = None  # the URL the document was published at (sidecar or collector)
+    issuer: str | None = None  # the issuing body a sidecar names
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,11 @@ class TopicModel(str, Enum):
     lda = "lda"  # gensim LDA, prevalence by period from document-topic weights
 
 
+class TopicCorpus(str, Enum):
+    coordination = "coordination"  # documents whose doc_class is not `other`: the goals of the meetings
+    all = "all"  # every stored document
+
+
 class Period(str, Enum):
     year = "year"
     month = "month"
@@ -85,6 +90,7 @@ class TopicSettings(_Section):
     small corpus; tomotopy models train with one worker so a seed gives the same topics."""
 
     enabled: bool = True
+    corpus: TopicCorpus = TopicCorpus.coordination  # which documents the topics are fitted on
     model: TopicModel = TopicModel.timelda
     k: int = Field(30, ge=2, le=500)
     seed: int = 42
@@ -138,6 +144,7 @@ class ExportSettings(_Section):
     report_network_nodes: int = Field(60, ge=2)  # the report's network chart shows the best-connected bodies
     evidence_chunk: int = Field(100, ge=1)  # documents per lazily loaded chunk of the evidence browser
     evidence_inline_mb: float = Field(8.0, ge=0)  # up to this much text, the chunks live inside report.html
+    blocs: Path = Path("corpora/lexicons/panel/blocs.csv")  # regional blocs of meetings.blocs and the panel
 
 
 class RunnerKind(str, Enum):

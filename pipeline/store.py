@@ -33,9 +33,9 @@ CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id VARCHAR PRIMARY KEY, source VARCHAR, kind VARCHAR, external_id VARCHAR, title VARCHAR,
     date VARCHAR, pages INTEGER, chars INTEGER, extraction VARCHAR, text VARCHAR, original_text VARCHAR,
-    warnings VARCHAR, versions VARCHAR);
+    warnings VARCHAR, versions VARCHAR, date_source VARCHAR, source_url VARCHAR, issuer VARCHAR);
 CREATE TABLE IF NOT EXISTS sources (
-    doc_id VARCHAR, path VARCHAR, record INTEGER, url VARCHAR, fetched_at VARCHAR,
+    doc_id VARCHAR, path VARCHAR, record INTEGER, url VARCHAR, fetched_at VARCHAR, page_date VARCHAR,
     PRIMARY KEY (doc_id, path, record));
 CREATE TABLE IF NOT EXISTS pages (
     doc_id VARCHAR, n INTEGER, text VARCHAR, method VARCHAR, quality VARCHAR, PRIMARY KEY (doc_id, n));
@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS topic_prevalence (
     ci_high DOUBLE, n_docs INTEGER);
 """
 
+#: Columns added since the first schema, added to a store made before them (in this order, at the end).
+_ADDED_COLUMNS = (("documents", "date_source", "VARCHAR"), ("documents", "source_url", "VARCHAR"),
+                  ("documents", "issuer", "VARCHAR"), ("sources", "page_date", "VARCHAR"))
+
 #: Per-document tables, deleted and rewritten together when a document is (re)written.
 _DOC_TABLES = ("pages", "doc_tables", "tokens", "participants", "codes", "evidence", "documents")
 
@@ -79,7 +83,8 @@ _LIST = pa.list_(pa.string())
 _ROW_SCHEMAS: dict[str, pa.Schema] = {
     "documents": pa.schema([("doc_id", _S), ("source", _S), ("kind", _S), ("external_id", _S), ("title", _S),
                             ("date", _S), ("pages", _I), ("chars", _I), ("extraction", _S), ("text", _S),
-                            ("original_text", _S), ("warnings", _S), ("versions", _S)]),
+                            ("original_text", _S), ("warnings", _S), ("versions", _S), ("date_source", _S),
+                            ("source_url", _S), ("issuer", _S)]),
     "pages": pa.schema([("doc_id", _S), ("n", _I), ("text", _S), ("method", _S), ("quality", _S)]),
     "doc_tables": pa.schema([("doc_id", _S), ("page", _I), ("idx", _I), ("rows", _S)]),
     "tokens": pa.schema([("doc_id", _S), ("tokens", _LIST)]),
@@ -104,7 +109,8 @@ def _document_rows(items: Sequence[tuple[Document, Iterable[str] | None, Tagged 
         d = doc.doc_id
         rows["documents"].append((d, doc.source, doc.kind, doc.external_id, doc.title, doc.date, len(doc.pages),
                                   len(doc.text), doc.extraction, doc.text, doc.original_text,
-                                  json.dumps(list(doc.warnings), ensure_ascii=False), vjson))
+                                  json.dumps(list(doc.warnings), ensure_ascii=False), vjson, doc.date_source,
+                                  doc.source_url, doc.issuer))
         rows["pages"].extend((d, p.n, p.text, p.method, p.quality) for p in doc.pages)
         rows["doc_tables"].extend((d, t.page, i, json.dumps(t.rows, ensure_ascii=False))
                                   for i, t in enumerate(doc.tables))
@@ -255,6 +261,8 @@ class Store:
             raise StoreError(f"{self.path}: cannot open the corpus store: {exc}") from exc
         if not self.read_only:
             self._con.execute(_SCHEMA)
+            for table, column, kind in _ADDED_COLUMNS:
+                self._con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
             self._con.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
@@ -286,11 +294,22 @@ class Store:
         return {r[0] for r in self.con.execute("SELECT DISTINCT sha256 FROM quarantine").fetchall()}
 
     def add_source(self, doc_id: str, path: str, record: int | None, url: str | None = None,
-                   fetched_at: str | None = None) -> None:
+                   fetched_at: str | None = None, page_date: str | None = None) -> None:
+        """Record where a document was found; a fetch records its URL, time and the page's date, updating an
+        earlier record of the same place."""
         self.con.execute(
-            "INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?, ?)",
-            [doc_id, path, -1 if record is None else record, url, fetched_at],
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET url = coalesce(excluded.url, "
+            "url), fetched_at = coalesce(excluded.fetched_at, fetched_at), page_date = coalesce(excluded.page_date, "
+            "page_date)",
+            [doc_id, path, -1 if record is None else record, url, fetched_at, page_date],
         )
+
+    def fetched(self) -> dict[str, tuple[str | None, str | None]]:
+        """(URL, page date) of every document the web collector fetched, by doc_id (the latest fetch)."""
+        rows = self.con.execute(
+            "SELECT doc_id, arg_max(url, fetched_at), arg_max(page_date, fetched_at) FROM sources "
+            "WHERE url IS NOT NULL GROUP BY doc_id").fetchall()
+        return {d: (u, p) for d, u, p in rows}
 
     def add_sources(self, rows: list[tuple[str, str, int | None]]) -> None:
         """Record many (doc_id, path, record) places at once (a JSON Lines file's records: one insert)."""
@@ -302,7 +321,8 @@ class Store:
         ).drop_duplicates(["doc_id", "path", "record"])
         self.con.register("_sources", df)
         try:
-            self.con.execute("INSERT OR IGNORE INTO sources SELECT doc_id, path, record, NULL, NULL FROM _sources")
+            self.con.execute("INSERT OR IGNORE INTO sources SELECT doc_id, path, record, NULL, NULL, NULL "
+                             "FROM _sources")
         finally:
             self.con.unregister("_sources")
 
@@ -357,11 +377,15 @@ class Store:
     def frame(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params or []).fetchdf()
 
-    def iter_tokens(self) -> Iterator[tuple[str, str | None, list[str]]]:
-        """Yield (doc_id, date, tokens) for every stored document, ordered by doc_id."""
+    def iter_tokens(self, exclude_classes: Sequence[str] = ()) -> Iterator[tuple[str, str | None, list[str]]]:
+        """Yield (doc_id, date, tokens) for every stored document, ordered by doc_id; `exclude_classes` leaves out
+        the documents coded with one of those doc_class values (and those without codes)."""
+        where = ""
+        if exclude_classes:
+            where = ("WHERE d.doc_id IN (SELECT doc_id FROM codes WHERE NOT list_contains(?, doc_class))")
         cur = self.con.execute(
-            "SELECT d.doc_id, d.date, t.tokens FROM documents d JOIN tokens t USING (doc_id) ORDER BY d.doc_id"
-        )
+            f"SELECT d.doc_id, d.date, t.tokens FROM documents d JOIN tokens t USING (doc_id) {where} "
+            "ORDER BY d.doc_id", [list(exclude_classes)] if exclude_classes else [])
         while batch := cur.fetchmany(2000):
             for doc_id, date, toks in batch:
                 yield doc_id, date, list(toks)

@@ -690,6 +690,7 @@ class TopicModel:
         sample = _sample(self.texts_, n_cv, self.seed_)
         out: dict[str, Any] = {
             "model": self.settings.model.value, "k": self.k_, "seed": self.seed_, "n_docs": len(self.docs_),
+            "n_docs_undated": sum(period_of(d.date, self.settings.period) == UNKNOWN_PERIOD for d in self.docs_),
             "periods": len(self.periods_), "vocabulary": len(self.vocabulary_.dictionary_),
             "phrases": self.vocabulary_.n_phrases_,
             "npmi": round(float(np.mean(per_topic)), 4), "npmi_by_topic": [round(v, 4) for v in per_topic],

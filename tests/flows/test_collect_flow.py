@@ -54,6 +54,13 @@ def test_collect_flow_retries_stores_once_and_keeps_provenance(prefect_harness, 
     with Store(store_path(settings), read_only=True) as store:
         rows = store.con.execute("SELECT url, fetched_at FROM sources WHERE url IS NOT NULL").fetchall()
     assert len(rows) == 7 and all(u.startswith(site.base) and t for u, t in rows)  # one row per stored file
+    with Store(store_path(settings), read_only=True) as store:
+        dated = dict(store.con.execute("SELECT url, page_date FROM sources WHERE url IS NOT NULL").fetchall())
+    page = f"{site.base}/notices/t20210520_1.html"
+    assert dated[page] == "2021-05-20"  # the page's date, read from its markup
+    evil = next(u for u in dated if "evil.pdf" in u)
+    assert dated[evil] == "2021-05-20"  # an attachment takes the date of the page that links to it
+    assert dated[f"{site.base}/files/c.pdf"] is None  # linked from a listing only: no page date
     from flows.collect import fetch_log_path
 
     log = [json.loads(x) for x in fetch_log_path(settings).read_text(encoding="utf-8").splitlines()]
@@ -67,7 +74,7 @@ def test_collect_flow_retries_stores_once_and_keeps_provenance(prefect_harness, 
 
 def _config(tmp_path: Path, site: NoticeSite | None, **sections) -> Path:
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    for key in ("segment", "tag", "topics"):
+    for key in ("segment", "tag", "topics", "export"):
         for k, v in list(data.get(key, {}).items()):
             if isinstance(v, str) and (ROOT / v).exists():
                 data[key][k] = str(ROOT / v)
@@ -102,6 +109,11 @@ def test_jmm_collect_url_then_run_collects_first_and_then_finds_nothing_new(pref
     assert "documents processed: " in r.output
     docs = (out / "documents.csv").read_text(encoding="utf-8-sig")
     assert "京津冀交通一体化联席会议" in docs or "长三角" in docs
+    import csv
+
+    rows = {r["source_url"]: r for r in csv.DictReader((out / "documents.csv").open(encoding="utf-8-sig"))}
+    page = rows[f"{site.base}/notices/t20210520_1.html"]  # its text names no date: the page's date dates it
+    assert (page["date"], page["date_source"]) == ("2021-05-20", "collector")
     r = runner.invoke(app, ["run", str(empty), "--out", str(out), "--config", str(cfg)])
     assert "nothing new" in r.output and "0 new" in r.output, r.output
 

@@ -35,6 +35,7 @@ def _config(tmp: Path, name: str) -> Path:
     cfg["segment"]["user_dictionary"] = str(ROOT / cfg["segment"]["user_dictionary"])
     cfg["tag"]["gazetteer"] = str(ROOT / cfg["tag"]["gazetteer"])
     cfg["tag"]["models"] = str(ROOT / cfg["tag"]["models"])
+    cfg["export"]["blocs"] = str(ROOT / cfg["export"]["blocs"])
     cfg["extract"]["ocr"] = "none"
     cfg["runner"].update(kind="thread", workers=2, batch_size=1)  # one process: quick to start on a busy CI
     cfg["collect"]["sources"] = []

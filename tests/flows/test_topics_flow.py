@@ -43,7 +43,7 @@ def runs(prefect_harness, items, tmp_path_factory):
                              topics__models_dir=str(tmp / name / "models"), runner__kind="thread",
                              runner__workers=2, topics__iterations=100, topics__bootstrap=200,
                              topics__coherence_docs=0, topics__phrase_min_count=5, export__formats=["csv"],
-                             export__report=False, **kw)
+                             export__report=False, **{"topics__corpus": "all", **kw})  # news: mostly `other`
 
     a = run_mine([str(batch)], str(tmp / "a" / "out"), settings("a"))
     b = run_mine([str(batch)], str(tmp / "b" / "out"), settings("b"))
@@ -64,11 +64,20 @@ def test_mine_fits_topics_and_exports_the_fit(runs):
     assert 50 <= n <= a["new_documents"]
     k = effective_k(30, n, 2)  # k=30 capped at one topic per ten documents
     assert t["fit_id"].startswith(f"timelda-k{k}-") and metrics["k"] == k and "npmi" in metrics
-    for name in TOPIC_TABLES:
+    for name in TOPIC_TABLES + ("topic_metrics",):
         text = (tmp / "a" / "out" / f"{name}.csv").read_text(encoding="utf-8-sig")
         lines = text.splitlines()
         assert lines[0].startswith("fit_id,") and len(lines) > 1, name
         assert all(line.startswith(t["fit_id"] + ",") for line in lines[1:]), name
+    import pandas as pd
+
+    tm = pd.read_csv(tmp / "a" / "out" / "topic_metrics.csv", encoding="utf-8-sig")
+    fit = tm[tm["topic_id"].isna()].set_index("metric")["value"]
+    assert fit["npmi"] == pytest.approx(metrics["npmi"]) and fit["k"] == k and fit["n_docs"] == n
+    assert set(tm["corpus"]) == {"all"}
+    by_topic = tm[tm["metric"] == "npmi"].dropna(subset=["topic_id"])
+    assert list(by_topic.sort_values("topic_id")["value"]) == pytest.approx(metrics["npmi_by_topic"])
+    assert (tm["metric"] == "seed_words_in_top").sum() == len(metrics["guided_topics"])
 
 
 def test_same_items_same_config_byte_identical_topic_exports(runs):

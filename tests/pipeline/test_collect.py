@@ -87,8 +87,8 @@ class NoticeSite:
         h.end_headers()
         h.wfile.write(body)
 
-    def page(self, body: str) -> bytes:
-        return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>通知公告</title></head>'
+    def page(self, body: str, head: str = "") -> bytes:
+        return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>通知公告</title>{head}</head>'
                 f"<body>{body}</body></html>").encode()
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
@@ -122,7 +122,8 @@ class NoticeSite:
             return self.send(h, 200, self.page(
                 "<h1>长三角地区生态环境保护协作联席会议召开</h1><p>上海市、江苏省、浙江省、安徽省生态环境厅"
                 "参加会议。会议审议通过了《长三角区域大气污染防治协作工作规则》。</p>"
-                '<a href="/files/..%2F..%2Fevil.pdf?name=../../../etc/passwd">附件下载</a>'))
+                '<a href="/files/..%2F..%2Fevil.pdf?name=../../../etc/passwd">附件下载</a>',
+                '<meta name="PubDate" content="2021-05-20 09:30">'))  # the page's date, as gov.cn sites give it
         if path == "/notices/t20200901_2.html":
             return self.send(h, 200, self.page(
                 "<h1>京津冀交通一体化联席会议召开</h1><p>北京市交通委员会、天津市交通运输委员会、"

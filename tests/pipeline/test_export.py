@@ -57,9 +57,9 @@ def make_store(path: Path) -> Path:
             for name in names:
                 start = text.index(name)
                 level, code, province = GOV[name]
+                role = "host" if (doc_id[0], name) == ("a", "安徽省") else "member"  # 芜湖 hosts it
                 parts.append(Participant(name, name, start, start + len(name), level, code, province,
-                                         "development_reform" if level == "national" else "general",
-                                         "member"))
+                                         "development_reform" if level == "national" else "general", role))
             ev = tuple(Evidence(c, v, text.index(s), text.index(s) + len(s), s) for c, v, s in codes.pop("evidence", []))
             doc = Document(doc_id, f"corpus/{doc_id[:4]}.pdf", title, date, text, pages=(Page(1, text),),
                            kind="pdf")
@@ -174,7 +174,12 @@ def test_edges_count_meetings_by_year_and_graphml_loads(exported) -> None:
     pair = edges[(edges["source"] == "上海市") & (edges["target"] == "江苏省")]
     assert dict(zip(pair["year"], pair["weight"])) == {2019: 1, 2020: 1}  # two meetings of one series
     assert not ((edges["source"] == "上海市") & (edges["target"] == "北京市")).any()  # never met
-    assert (edges["source"] < edges["target"]).all()
+    co = edges[edges["kind"] == "co_participation"]
+    assert (co["source"] < co["target"]).all()
+    convenes = edges[edges["kind"] == "convenes"]  # the host → each other participant of its meeting
+    assert sorted(zip(convenes["source"], convenes["target"], convenes["year"])) == [
+        ("安徽省", "上海市", 2019), ("安徽省", "江苏省", 2019), ("安徽省", "浙江省", 2019)]
+    edges = co
     g = nx.read_graphml(out / "network.graphml")
     assert g["上海市"]["江苏省"]["weight"] == 2
     assert g["上海市"]["江苏省"]["weight_by_year"] == "2019:1;2020:1"
@@ -192,6 +197,84 @@ def test_codebook_documents_every_exported_column(exported) -> None:
     assert level["values"].startswith("national (国家)")
     md = (out / "codebook.md").read_text(encoding="utf-8")
     assert "## edges" in md and "end (Stata: end_)" in md and "not in tables.xlsx" in md
+    assert "## panel" in md and "corpora/lexicons/panel/blocs.csv" in md
+    assert "| 长三角 | Yangtze River Delta | 上海市、安徽省、江苏省、浙江省 |" in md  # the blocs table, cited and listed
+
+
+def test_meetings_carry_year_codes_blocs_and_counts_by_level(exported) -> None:
+    _db, out, _ = exported
+    m = pd.read_csv(out / "meetings.csv", encoding="utf-8-sig").set_index("series")
+    jjj = m.loc["京津冀协同发展联席会议"]
+    assert (jjj["year"], jjj["cross_regional"], jjj["cross_level"], jjj["cross_departmental"]) == (2019, True, True,
+                                                                                                  False)
+    assert (jjj["depth"], jjj["n_participants"], jjj["n_provincial"], jjj["n_national"]) == (2, 4, 3, 1)
+    assert jjj["blocs"] == "京津冀"  # its series names the bloc
+    yrd = m.loc["长三角地区主要领导座谈会"].sort_values("year")
+    assert list(yrd["year"]) == [2019, 2020] and list(yrd["institutions"].fillna("")) == ["rotation;secretariat", ""]
+    assert list(yrd["blocs"]) == ["长三角", "长三角"]
+
+
+@pytest.mark.parametrize("regions, series, blocs", [
+    (["上海市", "江苏省", "浙江省", "安徽省"], None, ["长三角", "长江经济带"]),  # within both, four take part
+    (["上海市", "江苏省"], None, ["长三角", "长江经济带"]),
+    (["上海市"], None, []),  # one province is no bloc meeting
+    (["上海市", "北京市"], None, []),  # not within one bloc
+    (["重庆市"], "重庆市渝东北片区区县协同发展联席会议", []),  # 渝东北 is not 东北
+    (["四川省", "重庆市"], "推动成渝地区双城经济圈建设重庆四川党政联席会议", ["成渝", "长江经济带"]),  # 重庆 is not 泛珠三角
+    ([], "京津冀协同发展联席会议", ["京津冀"]),  # the series names it
+    (["广东省", "香港特别行政区"], None, ["粤港澳大湾区", "泛珠三角"]),
+])
+def test_blocs_of_a_meeting(regions, series, blocs) -> None:
+    table = ex.read_blocs(Path(__file__).resolve().parents[2] / "corpora" / "lexicons" / "panel" / "blocs.csv")
+    assert ex.blocs_of(regions, series, table) == blocs
+
+
+def recompute_panel(meetings: pd.DataFrame) -> pd.DataFrame:
+    """The panel's count and share measures recomputed from meetings.csv alone, another way (pandas explode and
+    groupby): what a researcher would do to check it."""
+    m = meetings.assign(bloc=meetings["blocs"].fillna("").str.split(";")).explode("bloc")
+    m = pd.concat([meetings.assign(bloc="all"), m[m["bloc"] != ""]])
+    m["year"] = m["year"].astype("Int64")
+    inst = m["institutions"].fillna("").astype(str).ne("")
+    g = m.assign(inst=inst, vg=m["vertical_guidance"].astype(bool)).groupby(["bloc", "year"], dropna=False)
+    out = pd.DataFrame({"meetings": g.size(), "cross_regional": g["cross_regional"].sum(),
+                        "cross_level": g["cross_level"].sum(), "cross_departmental": g["cross_departmental"].sum(),
+                        "vertical_guidance": g["vg"].sum(), "mean_depth": g["depth"].mean(),
+                        "share_institutionalised": g["inst"].mean(), "share_vertical_guidance": g["vg"].mean()})
+    return out.reset_index().melt(["bloc", "year"], var_name="measure").dropna(subset=["value"])
+
+
+def assert_panel_matches(panel: pd.DataFrame, meetings: pd.DataFrame) -> int:
+    """Every recomputed value equals the panel's (to 1e-6); returns how many were compared."""
+    panel = panel.assign(year=panel["year"].astype("Int64"))
+    want = recompute_panel(meetings)
+    got = want.merge(panel, on=["bloc", "year", "measure"], how="left", suffixes=("", "_panel"))
+    assert got["value_panel"].notna().all(), got[got["value_panel"].isna()]
+    assert (got["value"].astype(float) - got["value_panel"]).abs().max() < 1e-6, got
+    assert set(panel["bloc"]) == set(want["bloc"])
+    return len(got)
+
+
+def test_panel_counts_equal_those_recomputed_from_meetings_csv(exported) -> None:
+    _db, out, _ = exported
+    panel = pd.read_csv(out / "panel.csv", encoding="utf-8-sig")
+    meetings = pd.read_csv(out / "meetings.csv", encoding="utf-8-sig")
+    assert assert_panel_matches(panel, meetings) >= 3 * 8
+    assert set(panel["measure"]) == set(ex.PANEL_MEASURES)
+    assert panel[(panel.bloc == "all") & (panel.measure == "meetings")]["value"].sum() == len(meetings)
+
+
+def test_evidence_reaches_every_format_and_the_workbook(exported) -> None:
+    from openpyxl import load_workbook
+
+    _db, out, _ = exported
+    ev = pd.read_csv(out / "evidence.csv", encoding="utf-8-sig")
+    assert len(ev) == 5 and set(ev["code"]) == {"depth", "institutions"}
+    wb = load_workbook(out / "tables.xlsx", read_only=True)
+    rows = list(wb["evidence"].values)
+    assert rows[0] == ("doc_id", "idx", "code", "value", "start", "end", "text") and len(rows) == 1 + len(ev)
+    assert ("a" * 64, 1, "institutions", "rotation") == rows[2][:4] and rows[2][6] == "轮值制度"
+    assert (out / "evidence.dta").is_file() and len(pd.read_parquet(out / "evidence.parquet")) == len(ev)
 
 
 def test_same_store_gives_byte_identical_exports(exported, tmp_path) -> None:
