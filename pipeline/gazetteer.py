@@ -75,7 +75,8 @@ class Gazetteer:
     version: str
     by_code: dict[str, Entry] = field(default_factory=dict)
     qualified: dict[str, tuple[str, ...]] = field(default_factory=dict)  # short county forms → names
-    overrides: dict[tuple[str, str], list[tuple[str, str | None, str | None]]] = field(default_factory=dict)
+    #: (jurisdiction, sector) → [(department words regex, full name, valid_from, valid_to)]
+    overrides: dict[tuple[str, str], list[tuple[str, str, str | None, str | None]]] = field(default_factory=dict)
     abbreviations: dict[str, str] = field(default_factory=dict)  # 沪 → 上海市
 
     def lookup(self, alias: str) -> Entry | None:
@@ -131,8 +132,9 @@ class Gazetteer:
             if date and ((dep.valid_to and date >= dep.valid_to) or (dep.valid_from and date < dep.valid_from)):
                 continue
             base = self.full_name(jurisdiction)
-            for name, since, until in self.overrides.get((base, dep.sector), ()):
-                if not date or ((not since or date >= since) and (not until or date < until)):
+            for words, name, since, until in self.overrides.get((base, dep.sector), ()):
+                if re.fullmatch(words, sector_words) and \
+                        (not date or ((not since or date >= since) and (not until or date < until))):
                     return name, dep.sector
             provincial = jurisdiction.level == "provincial" and base not in MUNICIPALITIES
             suffix = dep.provincial if provincial else dep.municipal
@@ -283,10 +285,10 @@ def load_gazetteer(folder: Path | str) -> Gazetteer:
         for m in members:
             if m not in entries:
                 raise PipelineError(f"{folder / 'blocs.csv'}: bloc {bloc!r} names unknown member {m!r}")
-    overrides: dict[tuple[str, str], list[tuple[str, str | None, str | None]]] = {}
+    overrides: dict[tuple[str, str], list[tuple[str, str, str | None, str | None]]] = {}
     for row in _read_csv(folder / "department_names.csv"):
         overrides.setdefault((row["jurisdiction"], row["sector"]), []).append(
-            (row["name"], row.get("valid_from") or None, row.get("valid_to") or None))
+            (row["words"], row["name"], row.get("valid_from") or None, row.get("valid_to") or None))
     return Gazetteer(entries, aliases, blocs, DEPARTMENTS, h.hexdigest()[:12], codes,
                      {k: tuple(v) for k, v in qualified.items()}, overrides, abbreviations)
 
