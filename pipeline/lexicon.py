@@ -66,6 +66,7 @@ def clause_end(text: str, i: int) -> int:
     return m.start() if m else len(text)
 
 
+@functools.lru_cache(maxsize=64)
 def headline_end(text: str, title: str = "") -> int:
     """Where the headline ends: the first line when it is short (≤ 40 characters) and ends no sentence; below a
     banner of short lines (the issuer, the 文号) the line or lines that carry `title`. 0 when there is none."""
@@ -79,6 +80,7 @@ def headline_end(text: str, title: str = "") -> int:
     return nl
 
 
+@functools.lru_cache(maxsize=64)
 def lead_end(text: str, title: str = "") -> int:
     """The end of the lead: the headline and the first sentence after it (where news states its main event)."""
     h = headline_end(text, title)

@@ -39,11 +39,23 @@ def stage_versions(settings: Settings) -> dict[str, str]:
             "code": f"{code.VERSION}+{cues}+{models}"}
 
 
+_PATHS: dict[int, tuple[Settings, tuple[Path, Path, Path]]] = {}
+
+
+def _tag_paths(settings: Settings) -> tuple[Path, Path, Path]:
+    """The gazetteer, user dictionary and models folders of `settings` (worked out once per settings object)."""
+    hit = _PATHS.get(id(settings))
+    if hit is None or hit[0] is not settings:
+        hit = _PATHS[id(settings)] = (settings, (settings.path(settings.tag.gazetteer),
+                                                 settings.path(settings.segment.user_dictionary),
+                                                 settings.path(settings.tag.models)))
+    return hit[1]
+
+
 def tag_document(doc: Document, words: list[str] | tuple[str, ...], settings: Settings) -> Tagged:
     """Participants and codes of one document: candidates, class, participants (none for `other`), codes."""
-    gaz_dir = settings.path(settings.tag.gazetteer)
-    user_dict = settings.path(settings.segment.user_dictionary)
-    models = load_models(settings.path(settings.tag.models))
+    gaz_dir, user_dict, models_dir = _tag_paths(settings)
+    models = load_models(models_dir)
     cands = candidates.find(doc, list(words), gaz_dir, user_dict)
     probs = tag.scores(doc, words, cands, models)
     cls = code.doc_class(doc, cands, probs, models)
