@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +84,11 @@ def exports_up_to_date(settings: Settings, store: Store, out: Path) -> dict[str,
     return m.get("row_counts")
 
 
-def write_exports(settings: Settings, store: Store, out: Path,
-                  formats: tuple[ExportFormat, ...] | None = None) -> dict[str, int]:
-    """Export every table (and the codebook, network and manifest) to `out`; return the row counts."""
-    return export_stage.export(store, Path(out), manifest(settings, store), settings.export, formats)
+def write_exports(settings: Settings, store: Store, out: Path, formats: tuple[ExportFormat, ...] | None = None,
+                  progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Export every table (and the codebook, network and manifest) to `out`; return the row counts. `progress`
+    hears of each table as it is written."""
+    return export_stage.export(store, Path(out), manifest(settings, store), settings.export, formats, progress)
 
 
 def write_report(settings: Settings, store: Store, out: Path) -> Path:
@@ -131,7 +133,7 @@ def report_task(settings: Settings, store: Store, out: Path) -> Path:
 def export_flow(out: str = "out", formats: list[str] | None = None, settings: Settings | None = None,
                 config: str | None = None) -> dict[str, Any]:
     """Export the tables of the corpus store (read-only) to `out`; publish the counts as an artifact."""
-    from flows.mine import store_path
+    from flows.status import store_path
 
     settings = settings or read_settings(config)
     fmts = tuple(ExportFormat(f) for f in formats) if formats else None
@@ -145,7 +147,7 @@ def export_flow(out: str = "out", formats: list[str] | None = None, settings: Se
 @flow(name="report", validate_parameters=False)
 def report_flow(out: str = "out", settings: Settings | None = None, config: str | None = None) -> dict[str, Any]:
     """Write report.html for the corpus store (read-only) to `out`; publish a link to it as an artifact."""
-    from flows.mine import store_path
+    from flows.status import store_path
 
     settings = settings or read_settings(config)
     with Store(store_path(settings), read_only=True) as store:
