@@ -592,7 +592,7 @@ def collect_cmd(source: Annotated[Optional[list[str]], typer.Option("--source", 
                           f"{', '.join(sorted(names)) or 'none'})")
     if then_run:
         _check_out(out)
-        _check_free(settings)
+    _check_free(settings)  # what is fetched is recorded in the store
     from flows.collect import run_collect
     from flows.mine import shared_api
 

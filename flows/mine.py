@@ -378,9 +378,9 @@ def _mine(paths: list[str] | None, out: str | None, settings: Settings, store: S
                                          None if o.stage == "process" else key)
                         failed.append({"file": o.source.path, "sha256": o.source.doc_id, "stage": o.stage,
                                        "reason": o.reason, "record": o.source.record})
-                status.quarantined(failed)
+                status.quarantined(failed, write=False)  # written with the progress, just below
                 status.note(processed=processed, quarantined=quarantined, waiting=n_todo - processed - quarantined,
-                            in_store=store.count("documents"))
+                            in_store=store.count("documents"), write=False)
                 bar.advance(len(outcomes))
     t_docs = time.perf_counter()
     status.stage("topics")
@@ -404,7 +404,7 @@ def _mine(paths: list[str] | None, out: str | None, settings: Settings, store: S
     else:
         counts = export_tables(settings, store, Path(out), status) if out else {}
         status.stage("report")
-        report = report_task(settings, store, Path(out)) if out and settings.export.report else None
+        report = report_task(settings, store, Path(out), status) if out and settings.export.report else None
     t_export = time.perf_counter()
     summary = {
         "inputs": len(p.inputs), "new_documents": processed, "already_known": p.known,

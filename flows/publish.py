@@ -91,11 +91,13 @@ def write_exports(settings: Settings, store: Store, out: Path, formats: tuple[Ex
     return export_stage.export(store, Path(out), manifest(settings, store), settings.export, formats, progress)
 
 
-def write_report(settings: Settings, store: Store, out: Path) -> Path:
-    """Write `out`/report.html (and its evidence chunks when the corpus is large); return its path."""
+def write_report(settings: Settings, store: Store, out: Path,
+                 progress: Callable[[int, int], None] | None = None) -> Path:
+    """Write `out`/report.html (and its evidence chunks when the corpus is large); return its path. `progress`
+    hears of the documents of the evidence browser as they are written."""
     m = manifest(settings, store)
     meta = {k: m[k] for k in ("code_version", "config_hash", "gazetteer_version", "stopwords_version")}
-    return report_stage.write(store, Path(out), settings.export, meta)
+    return report_stage.write(store, Path(out), settings.export, meta, progress=progress)
 
 
 def publish_artifacts(summary: dict[str, Any], report: Path | None) -> None:
@@ -125,8 +127,13 @@ def publish_artifacts(summary: dict[str, Any], report: Path | None) -> None:
 
 
 @task(name="report", cache_policy=NONE)
-def report_task(settings: Settings, store: Store, out: Path) -> Path:
-    return write_report(settings, store, out)
+def report_task(settings: Settings, store: Store, out: Path, status: Any = None) -> Path:
+    """Write the report, with a progress bar over the documents of its evidence browser (and the run's status
+    file, when `status` is given)."""
+    from flows.progress import Progress
+
+    with Progress(store.count("documents"), "report", on_update=status.progress if status else None) as bar:
+        return write_report(settings, store, out, progress=lambda done, _total: bar.update(done))
 
 
 @flow(name="export", validate_parameters=False)

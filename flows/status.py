@@ -42,7 +42,7 @@ class RunStatus:
         self.path = Path(path)
         self.interval_s = interval_s
         self._last = 0.0
-        self._t0 = self._stage_t0 = time.monotonic()
+        self._t0 = self._stage_t0 = self._progress_t0 = time.monotonic()
         self.data: dict[str, Any] = {
             "pid": os.getpid(), "state": "running", "started_at": _now(), "updated_at": _now(),
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "stage": "starting", "step": None,
@@ -56,17 +56,20 @@ class RunStatus:
         if previous != name and previous != "starting":
             self.data["stages"][previous] = round(now - self._stage_t0, 1)
             self._stage_t0 = now
+        self._progress_t0 = now
         self.data.update(stage=name, step=step, progress=None)
         self.write(force=True)
 
     def step(self, step: str) -> None:
         """Name the part of the stage going on now (e.g. topics: sampling)."""
         if step != self.data.get("step"):
+            self._progress_t0 = time.monotonic()
             self.data.update(step=step, progress=None)
             self.write(force=True)
 
     def progress(self, done: float, total: float, unit: str) -> None:
-        elapsed = time.monotonic() - self._stage_t0
+        """The stage's (or step's) progress: done out of total units, the rate since it began, the time left."""
+        elapsed = time.monotonic() - self._progress_t0
         rate = done / elapsed if elapsed > 0 else 0.0
         self.data["progress"] = {
             "done": round(done, 1), "total": round(total, 1), "unit": unit,
@@ -74,16 +77,18 @@ class RunStatus:
             "rate_per_s": round(rate, 2), "eta_s": round((total - done) / rate) if rate > 0 and total else None}
         self.write()
 
-    def note(self, **facts: Any) -> None:
-        """Merge facts into the `documents` counts."""
+    def note(self, write: bool = True, **facts: Any) -> None:
+        """Merge facts into the `documents` counts (`write`: False when a progress update follows at once)."""
         self.data["documents"].update(facts)
-        self.write()
+        if write:
+            self.write()
 
-    def quarantined(self, items: list[dict[str, Any]]) -> None:
+    def quarantined(self, items: list[dict[str, Any]], write: bool = True) -> None:
         if items:
             self.data["quarantined"].extend({k: q.get(k) for k in ("file", "sha256", "stage", "reason", "record")
                                              if q.get(k) is not None} for q in items)
-            self.write()
+            if write:
+                self.write()
 
     def finish(self, state: str, **facts: Any) -> None:
         """End the run: `finished` or `failed` (with `error`)."""

@@ -67,6 +67,9 @@ def mistakes(tmp_path_factory) -> tuple[Path, list[Mistake]]:
 
     with Store(tmp / "store" / "corpus.duckdb"):  # an empty store, for the commands that read one
         pass
+    damaged_cfg = _config(tmp, store={"root": str(tmp / "damaged"), "database": "corpus.duckdb"})
+    (tmp / "damaged").mkdir()
+    (tmp / "damaged" / "corpus.duckdb").write_bytes(b"not a DuckDB file\n" * 64)
     c = ("--config", str(cfg))
     out = [
         Mistake("run a path that does not exist", ("run", str(tmp / "no-such-folder"), *c), 2, "no-such-folder", True),
@@ -106,12 +109,18 @@ def mistakes(tmp_path_factory) -> tuple[Path, list[Mistake]]:
                 str(a_file), True),
         Mistake("topics with a bad --k", ("topics", "--k", "40:10", *c), 2, "40:10", True),
         Mistake("an unknown command", ("frobnicate", *c), 2, "frobnicate", True),
+        # failures inside a flow: Prefect's traceback is not shown, only jmm's line (exit 1: the run failed)
+        Mistake("export a damaged store", ("export", "--out", str(tmp / "out-x"), "--config", str(damaged_cfg)), 1,
+                str(tmp / "damaged" / "corpus.duckdb")),
+        Mistake("run on a damaged store", ("run", str(folder), "--out", str(tmp / "out-r"), "--config",
+                                           str(damaged_cfg)), 1, str(tmp / "damaged" / "corpus.duckdb")),
     ]
     return tmp, out
 
 
 def _run(tmp: Path, m: Mistake) -> tuple[Mistake, subprocess.CompletedProcess, Path]:
     home = tmp / "homes" / m.name.replace(" ", "-")
+    home.parent.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     work = tmp / "cwd"
