@@ -106,12 +106,31 @@ except (OSError, AttributeError):  # pragma: no cover - not Linux
     _PRCTL = None
 
 
+_PROFILE_PREFIX = "jmm-libreoffice-"
+
+
 @functools.cache
 def _profile() -> Path:
-    """This process's LibreOffice profile folder (made on first use, removed when the process exits)."""
-    folder = Path(tempfile.mkdtemp(prefix=f"jmm-libreoffice-{os.getpid()}-"))
+    """This process's LibreOffice profile folder (made on first use, removed when the process exits). The
+    extraction helper that converts is killed rather than asked to exit, so the profiles of processes that are
+    gone are removed here first."""
+    for old in Path(tempfile.gettempdir()).glob(f"{_PROFILE_PREFIX}*-*"):
+        pid = old.name[len(_PROFILE_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{_PROFILE_PREFIX}{os.getpid()}-"))
     atexit.register(shutil.rmtree, folder, True)
     return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _soffice(binary: Path, args: list[str], source: Path, timeout_s: float) -> None:

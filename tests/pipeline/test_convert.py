@@ -134,3 +134,22 @@ def _cmdline(proc: Path) -> str:
         return (proc / "cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_profiles_of_processes_that_are_gone_are_removed(tmp_path, monkeypatch):
+    """The helper that converts is killed, never asked to exit: its LibreOffice profile is removed by the next."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale = tmp_path / f"jmm-libreoffice-{gone.pid}-abc"
+    live = tmp_path / f"jmm-libreoffice-{os.getppid()}-def"
+    for folder in (stale, live):
+        (folder / "user").mkdir(parents=True)
+    convert._profile.cache_clear()
+    try:
+        mine = convert._profile()
+    finally:
+        convert._profile.cache_clear()
+    assert not stale.exists() and live.exists() and mine.parent == tmp_path
