@@ -309,7 +309,7 @@ class Store:
         collected, neither processed nor quarantined yet) and `seen`, their sum."""
         processed = self.count("documents")
         quarantined = self.count("quarantine")
-        skipped = self.count("skipped")
+        skipped = self.count("skipped") if self._has("skipped") else 0  # a store opened read-only before migrating
         waiting = int(self.con.execute(
             "SELECT count(DISTINCT doc_id) FROM sources WHERE doc_id NOT IN (SELECT doc_id FROM documents) "
             "AND doc_id NOT IN (SELECT sha256 FROM quarantine)").fetchone()[0])
@@ -323,8 +323,15 @@ class Store:
             self.con.executemany("INSERT OR REPLACE INTO skipped VALUES (?, ?)", rows)
 
     def skipped(self) -> list[dict[str, str]]:
+        """The files left out by rule, with the rule ([] for a store made before they were recorded)."""
+        if not self._has("skipped"):
+            return []
         return [{"path": p, "rule": r} for p, r in
                 self.con.execute("SELECT path, rule FROM skipped ORDER BY path").fetchall()]
+
+    def _has(self, table: str) -> bool:
+        return bool(self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                     [table]).fetchone()[0])
 
     def add_source(self, doc_id: str, path: str, record: int | None, url: str | None = None,
                    fetched_at: str | None = None) -> None:
