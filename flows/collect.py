@@ -13,7 +13,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NONE
 
-from pipeline import collect
+from pipeline import collect, process
 from pipeline.collect import Crawl, Fetch, Fetcher, Scope
 from pipeline.errors import CollectError
 from pipeline.settings import Settings, Source as SourceSettings, read_settings
@@ -119,7 +119,7 @@ def collect_flow(sources: list[str] | None = None, url: str | None = None, docum
                  settings: Settings | None = None, config: str | None = None) -> dict[str, Any]:
     """Collect from the web sources (all configured, those named, or one listing URL) and the inbox; return
     a summary whose `paths` are the stored documents of this run plus the inbox files."""
-    from flows.mine import raw_root, store_path
+    from flows.status import raw_root, store_path
 
     settings = settings or read_settings(config)
     chosen = targets(settings, sources, url, document_pattern)
@@ -135,9 +135,14 @@ def collect_flow(sources: list[str] | None = None, url: str | None = None, docum
             for f in r["fetches"]:
                 store.add_source(f.sha256, f.path, None, f.url, f.fetched_at, f.page_date)
                 paths.setdefault(f.path, None)
-    box = [str(p) for p in collect.inbox(settings.path(settings.collect.inbox))] if not url else []
+        waiting = store.waiting_paths(process.stage_versions(settings))
+        inbox_files = collect.inbox(settings.path(settings.collect.inbox))
+        unseen = _not_processed(store, inbox_files)
+    box = [str(p) for p in inbox_files] if not url else []
     summary: dict[str, Any] = {"sources": {}, "new": 0, "paths": list(paths) + box, "inbox": len(box),
-                               "refused": [], "failed": []}
+                               "refused": [], "failed": [],
+                               "waiting": {"documents": len(waiting) + len(unseen), "collected": len(waiting),
+                                           "inbox": len(unseen)}}
     for r in per_source:
         counts = {k: sum(1 for f in r["fetches"] if f.status == k) for k in ("new", "stored", "unchanged")}
         summary["sources"][r["source"]] = {"pages": r["pages"], **counts, "refused": len(r["refused"]),
@@ -150,6 +155,18 @@ def collect_flow(sources: list[str] | None = None, url: str | None = None, docum
     for x in summary["failed"]:
         log.warning("failed: %s", x["reason"])
     return summary
+
+
+def _not_processed(store: Store, files: list[Path]) -> list[Path]:
+    """The inbox files no run has taken yet: a document file whose bytes are neither stored nor quarantined, a
+    JSON Lines file no record of which is on record."""
+    from pipeline.store import sha256_file
+
+    con = store.con
+    known = {r[0] for r in con.execute("SELECT doc_id FROM documents UNION SELECT sha256 FROM quarantine").fetchall()}
+    places = {r[0] for r in con.execute("SELECT DISTINCT path FROM sources WHERE record >= 0").fetchall()}
+    return [f for f in files
+            if (str(f) not in places if collect.kind_of(f) == "jsonl" else sha256_file(f) not in known)]
 
 
 def run_collect(settings: Settings, sources: list[str] | None = None, url: str | None = None,

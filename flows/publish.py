@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,17 +91,21 @@ def export_settings(settings: Settings) -> ExportSettings:
     return settings.export.model_copy(update={"blocs": settings.path(settings.export.blocs)})
 
 
-def write_exports(settings: Settings, store: Store, out: Path,
-                  formats: tuple[ExportFormat, ...] | None = None) -> dict[str, int]:
-    """Export every table (and the codebook, network and manifest) to `out`; return the row counts."""
-    return export_stage.export(store, Path(out), manifest(settings, store), export_settings(settings), formats)
+def write_exports(settings: Settings, store: Store, out: Path, formats: tuple[ExportFormat, ...] | None = None,
+                  progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Export every table (and the codebook, network and manifest) to `out`; return the row counts. `progress`
+    hears of each table as it is written."""
+    return export_stage.export(store, Path(out), manifest(settings, store), export_settings(settings), formats,
+                               progress)
 
 
-def write_report(settings: Settings, store: Store, out: Path) -> Path:
-    """Write `out`/report.html (and its evidence chunks when the corpus is large); return its path."""
+def write_report(settings: Settings, store: Store, out: Path,
+                 progress: Callable[[int, int], None] | None = None) -> Path:
+    """Write `out`/report.html (and its evidence chunks when the corpus is large); return its path. `progress`
+    hears of the documents of the evidence browser as they are written."""
     m = manifest(settings, store)
     meta = {k: m[k] for k in ("code_version", "config_hash", "gazetteer_version", "stopwords_version")}
-    return report_stage.write(store, Path(out), export_settings(settings), meta)
+    return report_stage.write(store, Path(out), export_settings(settings), meta, progress=progress)
 
 
 def publish_artifacts(summary: dict[str, Any], report: Path | None) -> None:
@@ -130,15 +135,20 @@ def publish_artifacts(summary: dict[str, Any], report: Path | None) -> None:
 
 
 @task(name="report", cache_policy=NONE)
-def report_task(settings: Settings, store: Store, out: Path) -> Path:
-    return write_report(settings, store, out)
+def report_task(settings: Settings, store: Store, out: Path, status: Any = None) -> Path:
+    """Write the report, with a progress bar over the documents of its evidence browser (and the run's status
+    file, when `status` is given)."""
+    from flows.progress import Progress
+
+    with Progress(store.count("documents"), "report", on_update=status.progress if status else None) as bar:
+        return write_report(settings, store, out, progress=lambda done, _total: bar.update(done))
 
 
 @flow(name="export", validate_parameters=False)
 def export_flow(out: str = "out", formats: list[str] | None = None, settings: Settings | None = None,
                 config: str | None = None) -> dict[str, Any]:
     """Export the tables of the corpus store (read-only) to `out`; publish the counts as an artifact."""
-    from flows.mine import store_path
+    from flows.status import store_path
 
     settings = settings or read_settings(config)
     fmts = tuple(ExportFormat(f) for f in formats) if formats else None
@@ -152,7 +162,7 @@ def export_flow(out: str = "out", formats: list[str] | None = None, settings: Se
 @flow(name="report", validate_parameters=False)
 def report_flow(out: str = "out", settings: Settings | None = None, config: str | None = None) -> dict[str, Any]:
     """Write report.html for the corpus store (read-only) to `out`; publish a link to it as an artifact."""
-    from flows.mine import store_path
+    from flows.status import store_path
 
     settings = settings or read_settings(config)
     with Store(store_path(settings), read_only=True) as store:

@@ -17,10 +17,15 @@ benchmark, a test session): later runs fork their workers from it in millisecond
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
 import multiprocessing
 import os
+import select
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -61,13 +66,68 @@ def prepare(settings: Settings) -> None:
     write_user_dictionary(load_gazetteer(gaz_dir), udict, gaz_dir / "domain_terms.txt")
 
 
-def warm(settings: Settings) -> None:
-    """Pool initializer: load jieba and the spaCy pipeline (a no-op in a worker forked warm)."""
+def warm(settings: Settings, run_pid: int | None = None) -> None:
+    """Pool initializer: exit when the run's process `run_pid` ends, and load jieba, the spaCy pipeline and the
+    learned models (a no-op in a worker forked warm)."""
     from pipeline import candidates
     from pipeline.learn import load_models
 
+    if run_pid is not None:
+        exit_with(run_pid)
     candidates.load_pipeline(*_paths(settings))
     load_models(settings.path(settings.tag.models))
+
+
+def exit_with(pid: int) -> None:
+    """Exit this process at once when process `pid` ends (however it ends: kill -9 too). A pool worker is a
+    child of the forkserver, not of the run, so the kernel's parent-death signal cannot tie it to the run; and
+    the forkserver lives as long as any worker does. A thread waits on a pidfd of the run (polls where there is
+    none) and ends the worker, whose extraction helper then dies with it (parent-death signal, pipeline/isolate)."""
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # no pidfd (old kernel) or the process is gone already
+            fd = None
+        if fd is not None:
+            select.select([fd], [], [])  # readable once the process has ended
+        else:
+            while _running(pid):
+                time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name=f"exit-with-{pid}", daemon=True).start()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+try:
+    _PRCTL: Callable[..., int] | None = ctypes.CDLL(None, use_errno=True).prctl  # looked up before any fork
+except (OSError, AttributeError):  # pragma: no cover - not Linux
+    _PRCTL = None
+
+
+def die_with_parent_of(parent: int) -> Callable[[], None]:
+    """A function that, run in a child of `parent` (after fork, or as `preexec_fn`), has the kernel kill the
+    child with SIGKILL when its parent dies (PR_SET_PDEATHSIG), and kills it at once if the parent is already
+    gone. Nothing on systems without prctl."""
+
+    def arm() -> None:
+        if _PRCTL is None:
+            return
+        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
 
 
 def start(settings: Settings) -> None:
@@ -101,7 +161,7 @@ def worker_pool(settings: Settings) -> Iterator[None]:
         return
     start(settings)
     pool = ProcessPoolExecutor(max_workers=settings.runner.workers, mp_context=_context, initializer=warm,
-                               initargs=(settings,))
+                               initargs=(settings, os.getpid()))
     _POOL = pool
     try:
         yield
@@ -142,7 +202,8 @@ def wait_ready(settings: Settings) -> None:
     if settings.runner.kind is not RunnerKind.process:
         return
     start(settings)
-    with ProcessPoolExecutor(max_workers=1, mp_context=_context, initializer=warm, initargs=(settings,)) as pool:
+    with ProcessPoolExecutor(max_workers=1, mp_context=_context, initializer=warm,
+                             initargs=(settings, os.getpid())) as pool:
         pool.submit(int).result()
 
 

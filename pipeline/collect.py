@@ -26,8 +26,10 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
+import httpcore
 import httpx
 
+from pipeline import convert
 from pipeline.errors import CollectError
 from pipeline.records import Source
 from pipeline.settings import CollectSettings, Source as SourceSettings
@@ -36,11 +38,12 @@ from pipeline.store import RawStore, sha256_bytes, sha256_file
 log = logging.getLogger(__name__)
 
 KINDS = {".pdf": "pdf", ".txt": "txt", ".text": "txt", ".md": "txt", ".html": "html", ".htm": "html",
-         ".docx": "docx", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+         ".docx": "docx", ".jsonl": "jsonl", ".ndjson": "jsonl", **convert.SUFFIXES}
 
 
 def kind_of(path: Path) -> str | None:
-    """The input kind of a file from its name (`x.jsonl.gz` is JSON Lines), or None if unsupported."""
+    """The input kind of a file from its name (`x.jsonl.gz` is JSON Lines), or None if not a document. Office
+    kinds (pipeline/convert.py) are documents too, read through a converter or quarantined as unreadable."""
     name = path.name.lower()
     if name.endswith((".jsonl.gz", ".ndjson.gz")):
         return "jsonl"
@@ -54,24 +57,51 @@ def is_gold_file(path: Path) -> bool:
     return name in ("gold.jsonl", "gold.jsonl.gz") or name.endswith((".gold.jsonl", ".gold.jsonl.gz"))
 
 
-def files(paths: Iterable[Path | str]) -> list[Path]:
-    """Walk files and folders; return the supported files, sorted, each once (a folder's gold files, see
-    `is_gold_file`, are left out). A missing path is an error."""
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """The files a walk found, sorted, each once; and the files it left out by rule, with the rule."""
+
+    files: tuple[Path, ...] = ()
+    skipped: tuple[tuple[Path, str], ...] = ()
+
+
+def skip_rule(path: Path) -> str | None:
+    """Why a file found in a folder is left out (a hidden file, a gold file, not a document), or None."""
+    if path.name.startswith("."):
+        return "hidden file"
+    if is_gold_file(path):
+        return "annotation (gold) file, not a document"
+    if kind_of(path) is None:
+        return f"not a document kind ({path.suffix.lower() or 'no suffix'})"
+    return None
+
+
+def walk(paths: Iterable[Path | str]) -> Walk:
+    """Walk files and folders: the documents, sorted, each once, and the files of a folder left out by a rule
+    (`skip_rule`). A file named on its own is always taken (a kind jmm cannot read is then quarantined by the
+    run, saying why). A missing path is an error."""
     out: set[Path] = set()
+    skipped: dict[Path, str] = {}
     for p in paths:
         p = Path(p)
         if p.is_dir():
             for f in p.rglob("*"):
-                if f.is_file() and not f.name.startswith(".") and kind_of(f) and not is_gold_file(f):
-                    out.add(f)
+                if f.is_file():
+                    rule = skip_rule(f)
+                    if rule is None:
+                        out.add(f)
+                    else:
+                        skipped.setdefault(f, rule)
         elif p.is_file():
-            if kind_of(p) is None:
-                raise CollectError(f"{p}: unsupported file type (expected one of "
-                                   f"{', '.join(sorted(KINDS))}, .jsonl.gz)")
             out.add(p)
         else:
             raise CollectError(f"{p}: no such file or folder")
-    return sorted(out)
+    return Walk(tuple(sorted(out)), tuple(sorted((f, r) for f, r in skipped.items() if f not in out)))
+
+
+def files(paths: Iterable[Path | str]) -> list[Path]:
+    """The documents of `walk(paths)`, sorted."""
+    return list(walk(paths).files)
 
 
 def record_id(obj: dict[str, Any]) -> str:
@@ -80,17 +110,22 @@ def record_id(obj: dict[str, Any]) -> str:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
-def read_records(path: Path | str, only: Container[int] | None = None
+def read_records(path: Path | str, only: Container[int] | None = None,
+                 progress: Callable[[int], None] | None = None
                  ) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield (line number, record, error) for each non-blank line of a JSON Lines file (optionally gzipped);
     a line that is not a JSON object gives (n, None, reason). With `only`, lines not in it are skipped
-    without being decoded or parsed, and reading stops after the last of them."""
+    without being decoded or parsed, and reading stops after the last of them. `progress` is told the bytes
+    of the file read so far (compressed bytes of a .gz), every 1,000 lines."""
     path = Path(path)
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    gz = path.name.lower().endswith(".gz")
     last = max(only) if only else None
     try:
-        with opener(path, "rb") as f:
+        with (gzip.open if gz else open)(path, "rb") as f:
+            where = f.fileobj.tell if gz else f.tell  # type: ignore[attr-defined]
             for n, raw in enumerate(f):
+                if progress is not None and n % 1000 == 0:
+                    progress(where())
                 if last is not None and n > last:
                     break
                 if only is not None and n not in only:
@@ -147,15 +182,15 @@ def stories(record: dict[str, Any], bulletin_titles: str | None) -> list[dict[st
     return out
 
 
-def sources(path: Path, *, bulletin_titles: str | None
+def sources(path: Path, *, bulletin_titles: str | None, progress: Callable[[int], None] | None = None
             ) -> Iterator[tuple[Source, dict[str, Any] | None, str | None]]:
     """Yield (source, record, error) for one input file: one source for a document file, one per line of a
     JSON Lines file, one per story of a bulletin record (`stories`; every command passes
     `collect.bulletin_titles`, so they all see the same documents). `error` is set for a line that cannot be a
-    document."""
+    document; `progress` hears of the bytes read (see `read_records`)."""
     kind = kind_of(path)
     if kind == "jsonl":
-        for n, obj, err in read_records(path):
+        for n, obj, err in read_records(path, progress=progress):
             if obj is None:
                 raw = f"{path}:{n}".encode()
                 yield Source(hashlib.sha256(raw).hexdigest(), str(path), "jsonl-record", n), None, err
@@ -172,21 +207,29 @@ def sources(path: Path, *, bulletin_titles: str | None
 
 # -- the drop folder ---------------------------------------------------------------------------------------
 
-def inbox(folder: Path | str) -> list[Path]:
-    """The supported files in a drop folder, sorted. A symbolic link that leads outside the folder is left
-    out (and logged), so a file name can never make a run read elsewhere. A missing folder gives []."""
+def inbox_walk(folder: Path | str) -> Walk:
+    """The documents in a drop folder, sorted, and the files left out by rule. A symbolic link that leads
+    outside the folder is left out too (and logged), so a file name can never make a run read elsewhere. A
+    missing folder gives nothing."""
     folder = Path(folder)
     if not folder.is_dir():
-        return []
+        return Walk()
     root = folder.resolve()
-    out = []
-    for f in files([folder]):
+    found = walk([folder])
+    out, skipped = [], list(found.skipped)
+    for f in found.files:
         real = f.resolve()
         if not real.is_relative_to(root):
             log.warning("%s: leads outside the inbox %s (to %s); left out", f, folder, real)
+            skipped.append((f, f"symbolic link leading outside the inbox (to {real})"))
             continue
         out.append(f)
-    return out
+    return Walk(tuple(out), tuple(sorted(skipped)))
+
+
+def inbox(folder: Path | str) -> list[Path]:
+    """The documents in a drop folder, sorted (see `inbox_walk`)."""
+    return list(inbox_walk(folder).files)
 
 
 # -- the web -----------------------------------------------------------------------------------------------
@@ -200,10 +243,22 @@ class RefusedError(CollectError):
 
 
 #: Stored file suffix of each kind a collector may store; file names and URLs never choose a path.
-SUFFIXES = {"pdf": ".pdf", "html": ".html", "docx": ".docx", "txt": ".txt"}
+SUFFIXES = {"pdf": ".pdf", "html": ".html", "docx": ".docx", "txt": ".txt",
+            **{kind: suffix for suffix, kind in convert.SUFFIXES.items()}}
 _TYPES = {"application/pdf": "pdf", "application/x-pdf": "pdf", "text/html": "html",
           "application/xhtml+xml": "html", "text/plain": "txt",
-          "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx"}
+          "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+          "application/msword": "doc", "application/vnd.ms-word": "doc", "application/kswps": "wps",
+          "application/vnd.ms-works": "wps", "application/wps-office.wps": "wps", "application/rtf": "rtf",
+          "text/rtf": "rtf", "application/vnd.oasis.opendocument.text": "odt", "application/vnd.ms-excel": "xls",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+          "application/vnd.oasis.opendocument.spreadsheet": "ods", "application/ofd": "ofd",
+          "application/vnd.ms-powerpoint": "ppt",
+          "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx"}
+#: The container each stored office kind must be in (checked on the first bytes): OLE2, ZIP or RTF.
+_OLE, _ZIP, _RTF = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"PK", b"{\\rtf"
+_CONTAINERS = {"docx": _ZIP, "xlsx": _ZIP, "pptx": _ZIP, "odt": _ZIP, "ods": _ZIP, "ofd": _ZIP, "doc": _OLE,
+               "wps": _OLE, "xls": _OLE, "et": _OLE, "ppt": _OLE, "dps": _OLE, "rtf": _RTF}
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,21 +345,25 @@ class Scope:
             return False
         return host in self.named or any(host.endswith(p[1:]) for p in self.patterns)
 
-    def check(self, url: str, resolve: Callable[[str], list[str]] = resolve_host) -> None:
+    def check(self, url: str, resolve: Callable[[str], list[str]] = resolve_host) -> list[str]:
         """Raise RefusedError unless the URL may be fetched: http(s), an allowed host, and (for a host the
-        user did not name) only public addresses."""
+        user did not name) only public addresses. Return the addresses checked: the only ones to connect to."""
         if urlsplit(url).scheme not in ("http", "https"):
             raise RefusedError(f"{url}: not an http(s) URL")
         host = _host(url)
         if not self.admits(url):
             raise RefusedError(f"{url}: host {host!r} is outside the allowed hosts "
                                f"({', '.join(sorted(self.named) + list(self.patterns))})")
+        addresses = resolve(host)
+        if not addresses:
+            raise TransientError(f"{url}: host {host!r} resolves to no address")
         if host in self.named:
-            return
-        private = [a for a in resolve(host) if not is_public(a)]
+            return addresses
+        private = [a for a in addresses if not is_public(a)]
         if private:
             raise RefusedError(f"{url}: host {host!r} resolves to a private or local address "
                                f"({', '.join(private)}); only a host named in the configuration may")
+        return addresses
 
 
 class _Links(HTMLParser):
@@ -334,19 +393,21 @@ def links(html: str, base_url: str) -> list[str]:
 
 
 def kind_of_response(url: str, content_type: str | None, head: bytes) -> str | None:
-    """The kind of fetched bytes (pdf, html, docx, txt) from their first bytes, the Content-Type and the URL
-    path, or None if the collector does not store that kind."""
+    """The kind of fetched bytes (pdf, html, txt, or an office kind: docx, doc, wps, xls, ofd…) from their
+    first bytes, the Content-Type and the URL path, or None if the collector does not store that kind. An
+    office kind is stored only when the bytes are in its container (OLE2, ZIP or RTF); the run then converts it
+    or quarantines it, saying why (pipeline/convert.py)."""
     if head.startswith(b"%PDF-"):
         return "pdf"
     ctype = (content_type or "").split(";")[0].strip().lower()
     suffix = Path(urlsplit(url).path).suffix.lower()
+    by_name = {"docx": "docx", **{k: k for k in convert.KINDS | set(convert.UNREADABLE)}}.get(suffix[1:])
+    for kind in (by_name, _TYPES.get(ctype)):  # the file name first: servers send application/msword for .wps
+        if kind in _CONTAINERS:
+            return kind if head.startswith(_CONTAINERS[kind]) else None
     if ctype in _TYPES:
         kind = _TYPES[ctype]
-        if kind == "docx" and not head.startswith(b"PK"):
-            return None
         return None if kind == "pdf" else kind
-    if suffix == ".docx" and head.startswith(b"PK"):
-        return "docx"
     if suffix in (".html", ".htm", ".shtml") or head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
         return "html"
     if suffix == ".txt":
@@ -391,10 +452,34 @@ def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
+class PinnedBackend(httpcore.SyncBackend):
+    """httpcore's network backend, connecting to the addresses the collector checked for a host (`pins`) and to
+    nothing else: no second DNS lookup between the check and the connection, so a name that answers a public
+    address to the check and a private one to the connection (DNS rebinding) cannot lead the collector inside.
+    TLS still verifies the certificate against the host name (httpcore passes the name, not the address)."""
+
+    def __init__(self) -> None:
+        self.pins: dict[str, list[str]] = {}
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        addresses = self.pins.get(host.lower().strip("[]").rstrip("."))
+        if not addresses:
+            raise httpcore.ConnectError(f"{host}: no checked address to connect to")
+        for i, address in enumerate(addresses):  # every one was checked; the first that answers
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                if i == len(addresses) - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
 class Fetcher:
     """An HTTP client for the collectors: a user agent, robots.txt, a per-host rate limit, timeouts,
     conditional GET, a size cap enforced while streaming, and redirects followed only inside a Scope.
-    Documents are stored in a RawStore by content hash; the URL never chooses a path.
+    Documents are stored in a RawStore by content hash; the URL never chooses a path. Each host is resolved
+    once, by the scope's check, and connections go to the addresses checked (`PinnedBackend`).
 
     Failures that may pass raise TransientError (the flow retries them); everything else is reported."""
 
@@ -405,8 +490,15 @@ class Fetcher:
         self.state_path = Path(state_path) if state_path else None
         self.resolve = resolve
         self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
+        self.backend = PinnedBackend()
+        transport = httpx.HTTPTransport()
+        pool = getattr(transport, "_pool", None)
+        if not hasattr(pool, "_network_backend"):  # httpx and httpcore keep it there since httpx 0.18
+            raise CollectError("this httpx/httpcore cannot connect to checked addresses only (no network backend "
+                               "to replace); install the versions in requirements.lock")
+        pool._network_backend = self.backend  # type: ignore[union-attr]
         self.client = httpx.Client(headers={"User-Agent": settings.user_agent}, follow_redirects=False,
-                                   timeout=httpx.Timeout(settings.timeout_s), trust_env=False)
+                                   timeout=httpx.Timeout(settings.timeout_s), trust_env=False, transport=transport)
         self._last: dict[str, float] = {}
         self._robots: dict[str, RobotFileParser | None] = {}
         self._delay: dict[str, float] = {}
@@ -485,7 +577,7 @@ class Fetcher:
         """GET a URL inside the scope, following redirects only inside it; return the last response and
         its body (None for 304 or an error status), read while streaming up to the size cap."""
         for _ in range(self.settings.max_redirects + 1):
-            scope.check(url, self.resolve)
+            self._pin(url, scope)
             if robots and not self.allowed_by_robots(url, scope):
                 raise RefusedError(f"{url}: disallowed by robots.txt for {self.settings.user_agent!r}")
             self._wait(url)
@@ -517,6 +609,14 @@ class Fetcher:
             except httpx.TransportError as exc:
                 raise TransientError(f"{url}: {type(exc).__name__}: {exc}") from exc
         raise RefusedError(f"{url}: more than collect.max_redirects={self.settings.max_redirects} redirects")
+
+    def _pin(self, url: str, scope: Scope) -> None:
+        """Check the URL against the scope, resolving its host once per fetcher, and pin the addresses checked."""
+        host = _host(url)
+        if host not in self.backend.pins:
+            self.backend.pins[host] = sorted(scope.check(url, self.resolve), key=lambda a: (":" in a, a))  # IPv4 first
+        else:
+            scope.check(url, lambda _h: self.backend.pins[host])
 
     def page(self, url: str, scope: Scope) -> tuple[str, str]:
         """Fetch an HTML page (a listing); return (final URL, text). A 4xx answer is a CollectError."""

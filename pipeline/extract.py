@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline import convert
 from pipeline.errors import ExtractionError
 from pipeline.records import Document, Page, Source, Table
 from pipeline.settings import ExtractSettings, OcrEngine
@@ -900,6 +901,9 @@ def document(source: Source, record: dict[str, Any] | None = None,
         raw, title = _docx_text(path), ""
     elif source.kind == "txt":
         raw, title = read_text_file(path), ""
+    elif source.kind in convert.KINDS:  # office formats, read from a converted copy (pipeline/convert.py)
+        with convert.converted(path, source.kind, settings) as (kind, copy):
+            raw, title = (_docx_text(copy) if kind == "docx" else read_text_file(copy)), ""
     else:
         raise ExtractionError(f"{path}: unsupported kind {source.kind!r} (expected pdf, html, docx, txt or "
                               f"jsonl-record)")

@@ -21,7 +21,7 @@ import logging
 import math
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -850,8 +850,10 @@ if ($('n-bloc')) { ['n-bloc', 'n-type'].forEach(function(id){ $(id).addEventList
 
 
 def write(store: Store, out: Path, settings: ExportSettings, meta: Mapping[str, Any] | None = None,
-          frames: Mapping[str, pd.DataFrame] | None = None) -> Path:
-    """Write `out`/report.html (and `out`/report_files/ when the texts are too large to inline); return its path."""
+          frames: Mapping[str, pd.DataFrame] | None = None,
+          progress: Callable[[int, int], None] | None = None) -> Path:
+    """Write `out`/report.html (and `out`/report_files/ when the texts are too large to inline); return its path.
+    `progress(done, total)` hears of the documents of the evidence browser as their chunks are written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     frames = frames or export_stage.tables(store, settings)
@@ -874,6 +876,8 @@ def write(store: Store, out: Path, settings: ExportSettings, meta: Mapping[str, 
         n_pages += len(data)
         for page_html in data.values():
             text_chars.update(page_html)
+        if progress is not None:
+            progress(min(n + chunk, len(order)), len(order))
         if inline:
             blobs.append(f'<script type="application/json" id="chunk-{n // chunk}">{_json_for_script(data)}</script>')
         else:

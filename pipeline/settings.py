@@ -42,6 +42,11 @@ class OcrEngine(str, Enum):
     none = "none"
 
 
+class Converter(str, Enum):
+    libreoffice = "libreoffice"  # LibreOffice headless converts .doc/.wps/.rtf/.odt/.xls/.ods (pipeline/convert.py)
+    none = "none"  # those kinds are quarantined, saying how to read them
+
+
 class ExtractSettings(_Section):
     ocr: OcrEngine = OcrEngine.tesseract
     ocr_language: str = "chi_sim"
@@ -58,6 +63,8 @@ class ExtractSettings(_Section):
     max_pages: int = Field(2000, gt=0)
     seconds_per_document: float = Field(600.0, gt=0)
     memory_mb_per_worker: int = Field(4096, gt=0)
+    convert: Converter = Converter.libreoffice
+    convert_timeout_s: float = Field(120.0, gt=0)  # per file; beyond it LibreOffice is stopped and the file quarantined
 
 
 class SegmentSettings(_Section):
@@ -171,7 +178,7 @@ class Source(_Section):
     name: str
     url: str
     document_pattern: str | None = None
-    attachment_pattern: str = r"\.(pdf|docx|doc|txt)$"
+    attachment_pattern: str = r"\.(pdf|docx?|wps|rtf|odt|xlsx?|ods|ofd|txt)$"  # office kinds: pipeline/convert.py
     next_page_pattern: str | None = None
     max_pages: int = Field(5, ge=1)
     max_documents: int = Field(500, ge=1)
@@ -290,7 +297,9 @@ def read_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of sections at the top level")
         base = path.resolve().parent

@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS evidence (
 CREATE TABLE IF NOT EXISTS quarantine (
     sha256 VARCHAR, file VARCHAR, record INTEGER, stage VARCHAR, reason VARCHAR,
     PRIMARY KEY (sha256, file, record));
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS versions VARCHAR;
+CREATE TABLE IF NOT EXISTS skipped (path VARCHAR PRIMARY KEY, rule VARCHAR);
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, started_at VARCHAR, finished_at VARCHAR, inputs VARCHAR, summary VARCHAR);
 CREATE TABLE IF NOT EXISTS topic_fits (fit_id VARCHAR PRIMARY KEY, settings VARCHAR, metrics VARCHAR);
@@ -290,8 +292,54 @@ class Store:
         for doc_id, versions in sorted(self.versions().items()):
             h.update(f"{doc_id} {json.dumps(versions, sort_keys=True)}\n".encode())
 
-    def quarantined_ids(self) -> set[str]:
-        return {r[0] for r in self.con.execute("SELECT DISTINCT sha256 FROM quarantine").fetchall()}
+    def quarantined_ids(self, versions: dict[str, str] | None = None) -> set[str]:
+        """The ids of quarantined inputs; with `versions`, only those quarantined by these stage versions (an
+        input quarantined by other versions is tried again)."""
+        if versions is None:
+            return {r[0] for r in self.con.execute("SELECT DISTINCT sha256 FROM quarantine").fetchall()}
+        return {r[0] for r in self.con.execute("SELECT DISTINCT sha256 FROM quarantine WHERE versions = ?",
+                                               [json.dumps(versions, sort_keys=True)]).fetchall()}
+
+    def waiting_paths(self, versions: dict[str, str], quarantined: bool = False) -> list[str]:
+        """The collected files (fetched from the web: a URL is on record) whose document is not stored with these
+        stage versions, and not quarantined (unless `quarantined`): what `jmm run` without a path processes.
+        Sorted."""
+        rows = self.con.execute(
+            "SELECT DISTINCT s.path FROM sources s LEFT JOIN documents d USING (doc_id) "
+            "WHERE s.url IS NOT NULL AND (d.doc_id IS NULL OR d.versions IS DISTINCT FROM ?) "
+            "AND (? OR s.doc_id NOT IN (SELECT sha256 FROM quarantine)) ORDER BY s.path",
+            [json.dumps(versions, sort_keys=True), quarantined]).fetchall()
+        return [r[0] for r in rows]
+
+    def account(self) -> dict[str, int]:
+        """Every input the store has seen, counted once: `processed` (documents stored), `quarantined`
+        (quarantined inputs, duplicates included), `skipped` (files left out by rule), `waiting` (found or
+        collected, neither processed nor quarantined yet) and `seen`, their sum."""
+        processed = self.count("documents")
+        quarantined = self.count("quarantine")
+        skipped = self.count("skipped") if self._has("skipped") else 0  # a store opened read-only before migrating
+        waiting = int(self.con.execute(
+            "SELECT count(DISTINCT doc_id) FROM sources WHERE doc_id NOT IN (SELECT doc_id FROM documents) "
+            "AND doc_id NOT IN (SELECT sha256 FROM quarantine)").fetchone()[0])
+        return {"seen": processed + quarantined + skipped + waiting, "processed": processed,
+                "quarantined": quarantined, "skipped": skipped, "waiting": waiting}
+
+    def skip(self, rows: Iterable[tuple[str, str]]) -> None:
+        """Record files left out by rule: (path, rule) each."""
+        rows = list(rows)
+        if rows:
+            self.con.executemany("INSERT OR REPLACE INTO skipped VALUES (?, ?)", rows)
+
+    def skipped(self) -> list[dict[str, str]]:
+        """The files left out by rule, with the rule ([] for a store made before they were recorded)."""
+        if not self._has("skipped"):
+            return []
+        return [{"path": p, "rule": r} for p, r in
+                self.con.execute("SELECT path, rule FROM skipped ORDER BY path").fetchall()]
+
+    def _has(self, table: str) -> bool:
+        return bool(self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                     [table]).fetchone()[0])
 
     def add_source(self, doc_id: str, path: str, record: int | None, url: str | None = None,
                    fetched_at: str | None = None, page_date: str | None = None) -> None:
@@ -357,11 +405,15 @@ class Store:
             con.execute("ROLLBACK")
             raise
 
-    def quarantine(self, sha: str, file: str, reason: str, stage: str, record: int | None = None) -> None:
-        """Record that an input could not be processed, and why. The raw copy stays in the raw store."""
+    def quarantine(self, sha: str, file: str, reason: str, stage: str, record: int | None = None,
+                   versions: dict[str, str] | None = None) -> None:
+        """Record that an input could not be processed, and why, and by which stage versions (a run tries it
+        again only when they change, or when asked). The raw copy stays in the raw store."""
         self.con.execute(
-            "INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?, ?, ?)",
-            [sha, file, -1 if record is None else record, stage, reason],
+            "INSERT OR REPLACE INTO quarantine (sha256, file, record, stage, reason, versions) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [sha, file, -1 if record is None else record, stage, reason,
+             json.dumps(versions, sort_keys=True) if versions is not None else None],
         )
 
     def quarantined(self) -> list[dict[str, Any]]:

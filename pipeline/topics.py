@@ -33,7 +33,7 @@ import logging
 import re
 import sys
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 # 3: top words ranked by relevance (topics.top_words_lambda); 4: a guided topic whose seed words are not among
 # its top words is labelled by its top words; 5: unguided topics anchored to NMF themes (topics.anchor_words)
 VERSION = "5"
+
+#: A fit's progress callback: (step, done, total); total 0 when the step has no count.
+StepProgress = Callable[[str, int, int], None]
 
 _WORD = re.compile(r"^[\u4e00-\u9fff]+$")
 _VERSION_LINE = re.compile(r"\(version\s+([^)\s]+)\)")
@@ -306,10 +309,15 @@ class TopicModel:
         return docs, texts
 
     def fit(self, corpus: Iterable[TopicDoc], prepared: tuple[list[TopicDoc], list[list[str]]] | None = None,
-            vocabulary: Vocabulary | None = None) -> TopicModel:
-        """Fit the vocabulary and the topic model on the documents (`prepared`/`vocabulary` reuse earlier work)."""
+            vocabulary: Vocabulary | None = None, progress: StepProgress | None = None) -> TopicModel:
+        """Fit the vocabulary and the topic model on the documents (`prepared`/`vocabulary` reuse earlier work).
+        `progress(step, done, total)` hears of each step (reading, vocabulary, anchors, sampling with its
+        iterations, periods) as it goes; it does not change the fit."""
         s = self.settings
+        note = progress or _no_progress
+        note("reading", 0, 0)
         docs, cleaned = prepared if prepared is not None else self.prepare(corpus)
+        note("vocabulary", 0, 0)
         if len(docs) < s.min_docs:
             raise TopicError(f"only {len(docs)} documents with topic words; at least {s.min_docs} are needed "
                              f"(topics.min_docs)")
@@ -329,12 +337,14 @@ class TopicModel:
         self.dtm_ = self.tlda_ = self.lda_ = None
         self.period_phi_ = self.word_share_ = self.top_terms_ = None
         guided = [words for _label, words in self._seed_words(warn=True)]
+        note("anchors", 0, 0)
         self.anchors_ = nmf_anchors(texts, k, s.anchor_words, guided, self.seed_)
         if s.model is ModelKind.timelda:
-            self._fit_timelda(texts)
+            self._fit_timelda(texts, note)
         elif s.model is ModelKind.dtm:
-            self._fit_dtm(texts)
+            self._fit_dtm(texts, note)
         else:
+            note("sampling", 0, 0)
             self._fit_lda(texts)
         self.labels_ = self._labels()
         self.fit_id_ = self._fit_id(texts)
@@ -410,7 +420,7 @@ class TopicModel:
         self.lda_ = lda
         self.theta_ = _lda_theta(lda, bows, self.k_)
 
-    def _fit_dtm(self, texts: list[list[str]]) -> None:
+    def _fit_dtm(self, texts: list[list[str]], note: StepProgress) -> None:
         import tomotopy as tp
 
         s = self.settings
@@ -431,7 +441,7 @@ class TopicModel:
                 mdl.add_doc(texts[i], timepoint=0)
             dated, undated = undated, []
         mdl.train(0, workers=1)
-        mdl.train(s.iterations, workers=1)
+        _train(mdl, s.iterations, note)
         theta = np.zeros((len(self.docs_), self.k_))
         for i, doc in zip(dated, mdl.docs):  # in the order added (indexing `docs[i]` fails in tomotopy 0.14)
             theta[i] = doc.get_topic_dist()
@@ -450,7 +460,7 @@ class TopicModel:
                 prior[j] = s.seed_prior
                 mdl.set_word_prior(w, prior)
 
-    def _fit_timelda(self, texts: list[list[str]]) -> None:
+    def _fit_timelda(self, texts: list[list[str]], note: StepProgress) -> None:
         """tomotopy LDA (collapsed Gibbs sampling, one worker), then each topic's word distribution in each
         period from the words the sampler gave that topic in that period's documents, pooled with neighbouring
         periods by a Gaussian kernel (`time_bandwidth`) and shrunk toward the topic's overall distribution
@@ -463,7 +473,8 @@ class TopicModel:
         for t in texts:
             mdl.add_doc(t)
         mdl.train(0, workers=1)
-        mdl.train(s.iterations, workers=1)
+        _train(mdl, s.iterations, note)
+        note("periods", 0, 0)
         self.tlda_ = mdl
         n_p, n_v = max(1, len(self.periods_)), len(mdl.used_vocabs)
         pindex = {p: i for i, p in enumerate(self.periods_)}
@@ -702,6 +713,19 @@ class TopicModel:
             "stopwords_version": self.stopwords.version if isinstance(self.stopwords, Stopwords) else None,
         }
         return out
+
+
+def _no_progress(_step: str, _done: int, _total: int) -> None:
+    pass
+
+
+def _train(mdl: Any, iterations: int, note: StepProgress) -> None:
+    """Gibbs sampling of a tomotopy model, one worker (so a seed gives the same topics), telling `note` every
+    ten iterations (tomotopy's callback: the same chain as without it)."""
+    note("sampling", 0, iterations)
+    mdl.train(iterations, workers=1, callback_interval=10,
+              callback=lambda _m, done, total: note("sampling", done, total))
+    note("sampling", iterations, iterations)
 
 
 def effective_k(k: int, n_docs: int, n_seeded: int = 0) -> int:

@@ -140,7 +140,7 @@ def test_kill_resume_gives_the_same_exports_and_a_second_run_refuses(tmp_path, i
         time.sleep(0.02)
     os.kill(run.pid, signal.SIGKILL)
     run.wait(30)
-    try:  # the embedded Prefect API server outlives a killed run (an orphan): the test leaves none behind
+    try:  # nothing it started should outlive it (test_operations checks that); were anything left, clean it up
         os.killpg(run.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass

@@ -322,7 +322,13 @@ def test_inbox_leaves_out_links_that_lead_outside(tmp_path):
 def test_kind_of_response_trusts_bytes_over_names():
     assert collect.kind_of_response("http://h/x.html", "text/html", b"%PDF-1.7") == "pdf"
     assert collect.kind_of_response("http://h/x.pdf", "application/pdf", b"<html>") is None
-    assert collect.kind_of_response("http://h/x.doc", "application/msword", b"\xd0\xcf") is None
+    assert collect.kind_of_response("http://h/x.doc", "application/msword", b"\xd0\xcf") is None  # not OLE2
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\0\0"
+    assert collect.kind_of_response("http://h/x.doc", "application/msword", ole) == "doc"
+    assert collect.kind_of_response("http://h/x.wps", "application/msword", ole) == "wps"  # the name decides
+    assert collect.kind_of_response("http://h/x.xls", "application/octet-stream", ole) == "xls"
+    assert collect.kind_of_response("http://h/x.ofd", "application/octet-stream", b"PK\x03\x04") == "ofd"
+    assert collect.kind_of_response("http://h/x.doc", "text/html", b"<html>") is None  # an error page
     assert collect.kind_of_response("http://h/x", "text/html; charset=gbk", b"<html>") == "html"
 
 
@@ -342,3 +348,50 @@ def test_walking_a_folder_leaves_its_gold_file_out(tmp_path):
     (tmp_path / "news.jsonl").write_text('{"id": "b", "text": "长三角"}\n', encoding="utf-8")
     assert [p.name for p in files([tmp_path])] == ["a.txt", "news.jsonl"]
     assert [p.name for p in files([tmp_path / "gold.jsonl"])] == ["gold.jsonl"]  # named explicitly: taken
+
+
+def test_the_collector_connects_to_the_address_it_checked(site, tmp_path):
+    """Pinned resolution: a host name only the collector's resolver knows, which answers 127.0.0.1 the first time
+    and 127.0.0.2 (where nothing listens) after. The host is resolved once, by the check, and every request
+    (robots.txt, the listing, a document) reaches the site at the address checked."""
+    calls = []
+
+    def resolve(host: str) -> list[str]:
+        calls.append(host)
+        return ["127.0.0.1"] if len(calls) == 1 else ["127.0.0.2"]
+
+    base = f"http://notices.jmm-test.invalid:{site.port}"
+    scope = Scope.of(f"{base}/notices/index.html")
+    with Fetcher(settings(), RawStore(tmp_path / "raw"), resolve=resolve) as f:
+        _final, html = f.page(f"{base}/notices/index.html", scope)
+        fetch = f.document(f"{base}/files/c.pdf", scope)
+    assert "t20210520_1.html" in html and fetch.status == "new", fetch.reason
+    assert calls == ["notices.jmm-test.invalid"]
+    assert site.hits["/robots.txt"] == 1 and site.hits["/files/c.pdf"] == 1
+
+
+def test_a_host_that_rebinds_to_a_private_address_never_reaches_it(site, tmp_path, monkeypatch):
+    """DNS rebinding: a host allowed by a pattern (public addresses only) answers a public address to the check
+    and 127.0.0.1 afterwards. The connection goes to the public address checked (refused here: the test stays
+    offline), never to the private one: the site on 127.0.0.1 gets no request."""
+    import httpcore
+
+    calls, attempts = [], []
+
+    def resolve(host: str) -> list[str]:
+        calls.append(host)
+        return ["93.184.216.34"] if len(calls) == 1 else ["127.0.0.1"]
+
+    def offline(self, host, port, *args, **kwargs):  # the socket layer under the pinned backend
+        attempts.append((host, port))
+        raise httpcore.ConnectError("offline test")
+
+    monkeypatch.setattr(httpcore.SyncBackend, "connect_tcp", offline)
+    scope = Scope.of(f"{site.base}/notices/index.html", ["*.gov.test"])
+    with Fetcher(settings(respect_robots=False), RawStore(tmp_path / "raw"), resolve=resolve) as f:
+        for _ in range(2):
+            with pytest.raises(TransientError):
+                f.document(f"http://www.gov.test:{site.port}/files/c.pdf", scope)
+    assert calls == ["www.gov.test"]
+    assert attempts == [("93.184.216.34", site.port)] * 2
+    assert site.hits == {}

@@ -115,3 +115,14 @@ def test_second_writer_gets_a_clear_error(tmp_path):
 def test_read_only_store_missing_is_explained(tmp_path):
     with pytest.raises(StoreError, match="run `jmm run PATH` first"):
         Store(tmp_path / "none.duckdb", read_only=True).open()
+
+
+def test_a_store_made_before_skipped_files_were_recorded_is_read_as_it_is(tmp_path):
+    """`jmm status` opens the store read-only, so an older store is not migrated: it has no `skipped` table."""
+    path = tmp_path / "old.duckdb"
+    with Store(path) as store:
+        store.quarantine("ab" * 32, "x.pdf", "x.pdf: empty file (0 bytes)", "extract")
+        store.con.execute("DROP TABLE skipped")
+    with Store(path, read_only=True) as store:
+        assert store.skipped() == []
+        assert store.account() == {"seen": 1, "processed": 0, "quarantined": 1, "skipped": 0, "waiting": 0}
