@@ -186,6 +186,13 @@ def _check_store(settings) -> None:
         raise ConfigError(f"{path}: no corpus store yet; run `jmm run PATH` (or `jmm collect` then `jmm run`) first")
 
 
+def _check_models(settings) -> None:
+    """The learned models the tagger needs are there (a ConfigError naming the missing file)."""
+    from pipeline.learn import check_models
+
+    check_models(settings.path(settings.tag.models))
+
+
 def _check_free(settings) -> None:
     """No other run holds the store (the run checks again when it starts): a StoreError naming it."""
     from flows.status import store_path
@@ -234,6 +241,7 @@ def run(paths: Annotated[Optional[list[Path]], typer.Argument(
     _check_inputs(list(paths or []))
     settings = _with_runner(_settings(config), runner, dask_address)
     _check_out(out)
+    _check_models(settings)
     _check_free(settings)
     if not paths:
         typer.echo(f"no path given: processing what was collected or dropped in the inbox "
@@ -334,6 +342,7 @@ def tag(input_file: Annotated[Path, typer.Argument(help="JSON Lines: {id, date, 
 
     _check_inputs([input_file], files_only=True)
     settings = _settings(config)
+    _check_models(settings)
     from flows.workers import prepare
 
     prepare(settings)
@@ -366,6 +375,7 @@ def evaluate(gold: Annotated[Path, typer.Argument(help="gold file (CODEBOOK §4)
 
     _check_inputs([gold], files_only=True)
     settings = _settings(config)
+    _check_models(settings)
     from flows.workers import prepare
 
     try:
@@ -373,8 +383,11 @@ def evaluate(gold: Annotated[Path, typer.Argument(help="gold file (CODEBOOK §4)
         items = read_gold(gold, split)
         archive = settings.path(settings.train.archive) if settings.train.archive else None
         items = from_archive(items, archive, settings.collect.bulletin_titles)
-        for it in items:
-            _check_inputs([it.file] if it.file else [], f"{gold}: item {it.id}: file ", files_only=True)
+    except PipelineError as exc:
+        _fail(exc)
+    for it in items:
+        _check_inputs([it.file] if it.file else [], f"{gold}: item {it.id}: file ", files_only=True)
+    try:
         preds = list(_predict_items(items, settings))
     except PipelineError as exc:
         _fail(exc)

@@ -71,6 +71,8 @@ def skip_rule(path: Path) -> str | None:
         return "hidden file"
     if is_gold_file(path):
         return "annotation (gold) file, not a document"
+    if path.name == "metadata.csv":
+        return "the folder's metadata (dates, URLs, titles of its files), read as such, not a document"
     if kind_of(path) is None:
         return f"not a document kind ({path.suffix.lower() or 'no suffix'})"
     return None

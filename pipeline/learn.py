@@ -190,6 +190,16 @@ def load_models(folder: Path | str) -> Models:
     return Models(LinearModel.load(d / PARTICIPANTS), LinearModel.load(d / DOC_CLASS), LinearModel.load(d / DEPTH))
 
 
+def check_models(folder: Path | str) -> None:
+    """A ConfigError naming the first model file missing from `folder` (before a run starts its workers)."""
+    from pipeline.errors import ConfigError
+
+    for name in (PARTICIPANTS, DOC_CLASS, DEPTH):
+        if not (Path(folder) / name).is_file():
+            raise ConfigError(f"{Path(folder) / name}: model file not found (tag.models in config.yaml); the project "
+                              f"ships them in corpora/models/, or run `make train` to build them")
+
+
 def models_version(folder: Path | str) -> str:
     """A hash of the model files: part of the tag stage's version, so a retrained model re-tags the store."""
     h = hashlib.sha256()

@@ -178,6 +178,8 @@ def _run_config(tmp: Path, runner: str = "thread", **extract) -> Path:
                          stopwords=str(ROOT / cfg["topics"]["stopwords"]))
     cfg["segment"]["user_dictionary"] = str(ROOT / cfg["segment"]["user_dictionary"])
     cfg["tag"]["gazetteer"] = str(ROOT / cfg["tag"]["gazetteer"])
+    cfg["tag"]["models"] = str(ROOT / cfg["tag"]["models"])
+    cfg["export"]["blocs"] = str(ROOT / cfg["export"]["blocs"])
     cfg["extract"].update(ocr="none", **extract)
     cfg["runner"].update(kind=runner, workers=2, batch_size=1)
     cfg["collect"].update(sources=[], inbox="inbox")
@@ -250,7 +252,7 @@ def test_status_answers_while_a_run_holds_the_store(tmp_path):
     assert progress["unit"] == "documents" and 1 <= progress["done"] < progress["total"] == 54  # 53 + empty.pdf
     docs = info["run"]["documents"]
     assert docs["planned"] == 54 and docs["processed"] + docs["quarantined"] + docs["waiting"] == 54
-    assert docs["skipped_by_rule"] == 3 and info["run"]["stages"]["planning"] >= 0
+    assert docs["skipped_by_rule"] == 4 and info["run"]["stages"]["planning"] >= 0
     quarantined = {Path(q["file"]).name: q["reason"] for q in info["quarantined"]}
     assert "OFD document" in quarantined["通知.ofd"]  # quarantined when the run planned
     assert "a run is in progress" in text and "stage: documents — " in text and "通知.ofd" in text
@@ -258,10 +260,11 @@ def test_status_answers_while_a_run_holds_the_store(tmp_path):
     assert run.returncode == 3, err
     after = json.loads(_jmm(tmp_path, "status", "--json").communicate(timeout=120)[0])
     assert not after["running"] and after["last_run"]["state"] == "finished"
-    assert after["inputs"] == {"seen": 58, "processed": 53, "quarantined": 2, "skipped": 3, "waiting": 0}
+    assert after["inputs"] == {"seen": 59, "processed": 53, "quarantined": 2, "skipped": 4, "waiting": 0}
     assert any("empty file" in q["reason"] for q in after["quarantined"])
-    assert {x["rule"] for x in after["skipped"]} == {"hidden file", "annotation (gold) file, not a document",
-                                                    "not a document kind (.jpg)"}
+    assert {x["rule"] for x in after["skipped"]} == {
+        "hidden file", "annotation (gold) file, not a document", "not a document kind (.jpg)",
+        "the folder's metadata (dates, URLs, titles of its files), read as such, not a document"}
 
 
 def test_quarantined_inputs_are_tried_again_only_when_asked_or_when_a_stage_changes(
