@@ -602,3 +602,26 @@ def test_cli_extract_uses_the_extract_section_of_the_config(tmp_path):
     kept = CliRunner().invoke(app, ["extract", str(src), "--config", str(cfg)])
     assert converted.exit_code == 0 and kept.exit_code == 0, (converted.output, kept.output)
     assert "联席会议" in converted.output and "聯席會議" in kept.output
+
+
+def test_cli_extract_many_files_with_workers_keeps_their_order(tmp_path):
+    """`--workers 2` extracts the files two at a time (each in a helper process) and prints them in the order
+    given, the same as one at a time; a bad file is an error line, the others are printed."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    paths = [_pdf(tmp_path / f"doc{k}.pdf", [[(700, f"第{k}号文件")] + _body_page(650)]) for k in range(3)]
+    text = tmp_path / "note.txt"
+    text.write_text("联席会议纪要\n" + BODY, encoding="utf-8")
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"<html>not a pdf</html>")
+    args = ["extract", "--json", *map(str, [paths[0], bad, text, paths[1], paths[2]])]
+    one = CliRunner().invoke(app, args)
+    two = CliRunner().invoke(app, [*args, "--workers", "2"])
+    assert one.exit_code == two.exit_code == 1, (one.output, two.output)
+    assert "bad.pdf: not a PDF" in two.output
+    objects = [json.loads(x) for x in two.stdout.splitlines()]
+    assert [Path(o["file"]).name for o in objects] == ["doc0.pdf", "note.txt", "doc1.pdf", "doc2.pdf"]
+    assert [o["pages"][0]["text"].split("\n")[0] for o in objects] == ["第0号文件", "联席会议纪要", "第1号文件", "第2号文件"]
+    assert one.stdout == two.stdout
