@@ -127,7 +127,7 @@ def _extracted(files, settings, workers):
     files are extracted that many at a time, each in a helper process (pipeline/isolate.py)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from pipeline import extract as ex, isolate
+    from pipeline import extract as ex
     from pipeline.errors import PipelineError
 
     def one(item):
@@ -136,6 +136,8 @@ def _extracted(files, settings, workers):
             return f, PipelineError(f"{f}: {error}")
         try:
             if workers > 1 and source.kind != "jsonl-record":
+                from pipeline import isolate
+
                 return f, isolate.document(source, settings.extract)
             return f, ex.document(source, record, settings=settings.extract)
         except PipelineError as exc:

@@ -18,6 +18,7 @@ import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -78,16 +79,20 @@ def _open_brackets(text: str) -> bool:
     return text.count("《") > text.count("》") or text.count("（") > text.count("）")
 
 
-def normalise(text: str, drop_page_numbers: bool = True) -> str:
-    """Clean extracted text: drop control and private-use characters and decorated page-number lines, strip
-    spaces between CJK characters, NFKC full-width Latin/digits only, join lines broken inside a sentence (a
-    full-width line that does not end a sentence, or a line inside an open 《…》/（…）), keep paragraph breaks."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+def _clean(text: str) -> str:
+    """Drop control, private-use and unmapped characters, NFKC full-width Latin/digits, drop spaces between CJK."""
     if _FULLWIDTH_RE.search(text):
         text = _fullwidth_ascii(text)
     if _DROP.search(text):
         text = _DROP.sub("", text)
-    text = _SPACE_BETWEEN_CJK.sub("", text)
+    return _SPACE_BETWEEN_CJK.sub("", text)
+
+
+def normalise(text: str, drop_page_numbers: bool = True) -> str:
+    """Clean extracted text: drop control and private-use characters and decorated page-number lines, strip
+    spaces between CJK characters, NFKC full-width Latin/digits only, join lines broken inside a sentence (a
+    full-width line that does not end a sentence, or a line inside an open 《…》/（…）), keep paragraph breaks."""
+    text = _clean(text.replace("\r\n", "\n").replace("\r", "\n"))
     lines, widths = [], []
     for raw in text.split("\n"):
         line = raw.strip(" \u3000\u00a0").strip("\t")
@@ -388,7 +393,7 @@ def _calls() -> Any:
         point=proto(pdfium_c.FPDFPathSegment_GetPoint, num, ptr, flt, flt),
         segment_kind=proto(pdfium_c.FPDFPathSegment_GetType, num, ptr),
         closes=proto(pdfium_c.FPDFPathSegment_GetClose, num, ptr),
-        image=pdfium_c.FPDF_PAGEOBJ_IMAGE, path=pdfium_c.FPDF_PAGEOBJ_PATH, form=pdfium_c.FPDF_PAGEOBJ_FORM,
+        text=pdfium_c.FPDF_PAGEOBJ_TEXT, image=pdfium_c.FPDF_PAGEOBJ_IMAGE, path=pdfium_c.FPDF_PAGEOBJ_PATH, form=pdfium_c.FPDF_PAGEOBJ_FORM,
         line_to=pdfium_c.FPDF_SEGMENT_LINETO, FS_MATRIX=pdfium_c.FS_MATRIX)
 
 
@@ -410,7 +415,7 @@ def _scan_objects(page: Any, width: float, height: float, images: bool, rules: b
     get_type, get_bounds = api.kind, api.bounds
     left, bottom, right, top = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
     refs = ctypes.byref(left), ctypes.byref(bottom), ctypes.byref(right), ctypes.byref(top)
-    image, path, form = api.image, api.path, api.form
+    text, image, path, form = api.text, api.image, api.path, api.form
     area, budget = 0.0, 4000
     h_edges: list[_Edge] = []
     v_edges: list[_Edge] = []
@@ -428,9 +433,10 @@ def _scan_objects(page: Any, width: float, height: float, images: bool, rules: b
 
     def visit(count: int, get: Any, parent: int, depth: int, m: tuple[float, ...]) -> None:
         nonlocal area, budget
-        for k in range(count):
-            obj = get(parent, k)
-            kind = get_type(obj)
+        objects = list(map(get, repeat(parent, count), range(count)))  # map: no bytecode loop per object
+        for obj, kind in zip(objects, map(get_type, objects)):
+            if kind == text:
+                continue
             if kind == path:
                 if rules and budget > 0 and get_bounds(obj, *refs):
                     x0, x1, y0, y1 = bounds(m)
@@ -613,30 +619,25 @@ _Char = tuple[str, float, float, float, float]
 
 def _page_chars(textpage: Any, height: float, area: _Cell) -> list[_Char]:
     """The characters of a text page whose centres lie in `area`, in the text page's order (the content
-    stream's), without the spaces and line ends PDFium inserts."""
+    stream's), without spaces and line ends (`_cell_text` puts spaces where the gaps are)."""
     import pypdfium2.raw as pdfium_c
 
-    get_unicode, generated = pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_IsGenerated
     loose_box = pdfium_c.FPDFText_GetLooseCharBox
     rect = pdfium_c.FS_RECTF()
     ref = ctypes.byref(rect)
     ax0, atop, ax1, abottom = area
+    n = pdfium_c.FPDFText_CountChars(textpage)
+    buf = (ctypes.c_ushort * (n + 1))()
+    got = pdfium_c.FPDFText_GetText(textpage, 0, n, buf)
+    codes: Any = buf[:max(0, got - 1)]  # UTF-16: one unit a character unless some lie outside the BMP
+    if len(codes) != n or any(0xD800 <= u < 0xE000 for u in codes):
+        codes = [pdfium_c.FPDFText_GetUnicode(textpage, i) for i in range(n)]
     out: list[_Char] = []
-    high = 0
-    for i in range(pdfium_c.FPDFText_CountChars(textpage)):
-        u = get_unicode(textpage, i)
-        if 0xD800 <= u < 0xDC00:  # a surrogate pair: pdfium gives its halves as two characters
-            high = u
-            continue
-        if 0xDC00 <= u < 0xE000:
-            if not high:
-                continue
-            u, high = 0x10000 + ((high - 0xD800) << 10) + (u - 0xDC00), 0
-        if u in (0x0D, 0x0A) or u == 0 or generated(textpage, i) == 1 or not loose_box(textpage, i, ref):
+    for i, u in enumerate(codes):
+        if u in (0x0D, 0x0A, 0x00, 0x20) or not loose_box(textpage, i, ref):
             continue
         x0, x1, top, bottom = rect.left, rect.right, height - rect.top, height - rect.bottom
-        cx, cy = (x0 + x1) / 2, (top + bottom) / 2
-        if ax0 <= cx < ax1 and atop <= cy < abottom:
+        if ax0 <= (x0 + x1) / 2 < ax1 and atop <= (top + bottom) / 2 < abottom:
             out.append((chr(u), x0, x1, top, bottom))
     return out
 
@@ -943,6 +944,8 @@ def tables(path: Path | str, page_numbers: tuple[int, ...] | None = None) -> tup
 def _cell(value: str | None) -> str | None:
     if value is None:
         return None
+    if "\n" not in value and "\r" not in value:  # one line: what normalise would do to it, without its line work
+        return _clean(value).strip() or None
     text = normalise(value, drop_page_numbers=False)
     joined = re.sub(f"(?<=[{_CJK}])\n(?=[{_CJK}])", "", text).replace("\n", " ").strip()
     return joined or None
