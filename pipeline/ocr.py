@@ -26,6 +26,7 @@ import signal
 import subprocess
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from pipeline.errors import ExtractionError
@@ -248,10 +249,11 @@ def pages_text(path: str, numbers: list[int], settings: ExtractSettings) -> list
             out.append(future.result())
         except OcrError as exc:
             out.append(exc)
-        except Exception as exc:  # noqa: BLE001 - a worker that died (BrokenProcessPool) or failed otherwise
+        except BrokenProcessPool as exc:  # a worker died (killed, out of memory): the next document gets a new pool
+            out.append(OcrError(f"the OCR process of page {n} died ({exc})"))
+            close_pool()
+        except Exception as exc:  # noqa: BLE001 - any library failure on one page becomes that page's reason
             out.append(OcrError(f"OCR of page {n} failed ({type(exc).__name__}: {exc})"))
-            if type(exc).__name__ == "BrokenProcessPool":
-                close_pool()
     return out
 
 
@@ -297,9 +299,9 @@ def _worker_start() -> None:
 
 @atexit.register
 def close_pool() -> None:
-    """Stop the OCR processes of this process (they exit once their current page is done)."""
+    """Stop the OCR processes of this process: pages not started are cancelled, a page being read is finished."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is not None:
-            _POOL.shutdown(wait=False, cancel_futures=True)
+            _POOL.shutdown(wait=True, cancel_futures=True)
         _POOL = None

@@ -58,7 +58,7 @@ class ExtractSettings(_Section):
     ocr_language: str = "chi_sim"  # tesseract's language(s), e.g. chi_sim+eng
     ocr_dpi: int = Field(200, ge=72, le=600)  # pages are rendered in grey at this resolution for OCR
     ocr_psm: int = Field(3, ge=0, le=13)  # tesseract page segmentation mode (3: automatic)
-    ocr_timeout_s: float = Field(120.0, gt=0)  # per page
+    ocr_timeout_s: float = Field(120.0, gt=0)  # tesseract, per page (any engine: seconds_per_document)
     ocr_min_image_share: float = Field(0.3, ge=0.0, le=1.0)  # a page with < 10 CJK chars and this much image is OCR'd
     ocr_workers: int = Field(0, ge=0)  # processes that OCR a document's pages in parallel (0: one per CPU core)
     layout: bool = True  # reading order by position (red-header banner first), page numbers off by position
