@@ -235,7 +235,8 @@ def ocr_error(copies: list[tuple[Path, Path]], config: Path) -> dict:
     return {"pages": pages, "methods": dict(methods), "error": round(1 - f1(got_all, ref_all), 4),
             "error_mean_of_files": round(statistics.mean(per_file.values()), 4),
             "error_per_file": per_file, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
-            "seconds_per_page": round(seconds / max(1, pages), 2), "cpu_seconds_per_page": round(cpu / max(1, pages), 2),
+            "seconds_per_page": round(seconds / max(1, pages), 2),
+            "cpu_seconds_per_page": round(cpu / max(1, pages), 2),
             "pages_with_cid_fffd_control": junk}
 
 

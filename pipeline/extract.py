@@ -393,7 +393,8 @@ def _calls() -> Any:
         point=proto(pdfium_c.FPDFPathSegment_GetPoint, num, ptr, flt, flt),
         segment_kind=proto(pdfium_c.FPDFPathSegment_GetType, num, ptr),
         closes=proto(pdfium_c.FPDFPathSegment_GetClose, num, ptr),
-        text=pdfium_c.FPDF_PAGEOBJ_TEXT, image=pdfium_c.FPDF_PAGEOBJ_IMAGE, path=pdfium_c.FPDF_PAGEOBJ_PATH, form=pdfium_c.FPDF_PAGEOBJ_FORM,
+        text=pdfium_c.FPDF_PAGEOBJ_TEXT, image=pdfium_c.FPDF_PAGEOBJ_IMAGE, path=pdfium_c.FPDF_PAGEOBJ_PATH,
+        form=pdfium_c.FPDF_PAGEOBJ_FORM,
         line_to=pdfium_c.FPDF_SEGMENT_LINETO, FS_MATRIX=pdfium_c.FS_MATRIX)
 
 
@@ -471,7 +472,8 @@ def _path_rules(obj: int, m: tuple[float, ...], height: float, h_edges: list[_Ed
     budget -= n
     if n <= 0 or budget < 0:
         return budget
-    get_segment, get_point, get_kind, closes, line_to = api.segment, api.point, api.segment_kind, api.closes, api.line_to
+    get_segment, get_point, get_kind, closes = api.segment, api.point, api.segment_kind, api.closes
+    line_to = api.line_to
     x, y = ctypes.c_float(), ctypes.c_float()
     rx, ry = ctypes.byref(x), ctypes.byref(y)
     a, b, c, d, e, f = m
@@ -878,6 +880,11 @@ def _text_verdict(p: _RawPage, chinese: bool, settings: ExtractSettings) -> tupl
     return text, reason
 
 
+def _needs_ocr(n: int, text: str) -> Page:
+    """A page that needed OCR and did not get it: its text layer, if any passed the gates, marked needs_ocr."""
+    return Page(n, text, "text" if text else "none", "needs_ocr")
+
+
 def _ocr_pages(path: Path, todo: list[tuple[int, str, str]], settings: ExtractSettings
                ) -> list[tuple[Page, str | None]]:
     """OCR the pages that need it — (page number, text-layer text, reason) each — in parallel (pipeline/ocr.py);
@@ -887,20 +894,20 @@ def _ocr_pages(path: Path, todo: list[tuple[int, str, str]], settings: ExtractSe
 
         why = "off (extract.ocr: none)" if settings.ocr == OcrEngine.none else \
             f"unavailable: {ocr.missing(settings.ocr, settings.ocr_language)}"
-        return [(Page(n, text, "text" if text else "none", "needs_ocr"), f"page {n}: {reason}; needs OCR but OCR is {why}")
-                for n, text, reason in todo]
+        return [(_needs_ocr(n, text), f"page {n}: {reason}; needs OCR but OCR is {why}") for n, text, reason in todo]
     from pipeline import ocr
 
     out = []
     found = ocr.pages_text(str(path), [n for n, _t, _r in todo], settings)
     for (n, text, reason), got in zip(todo, found):
         if isinstance(got, ExtractionError):
-            out.append((Page(n, text, "text" if text else "none", "needs_ocr"), f"page {n}: {reason}; OCR failed: {got}"))
+            out.append((_needs_ocr(n, text), f"page {n}: {reason}; OCR failed: {got}"))
             continue
         got = normalise(got)
         if _gate(got) or not got.strip():
             if text:
-                out.append((Page(n, text, "text", "ok"), f"page {n}: {reason}; OCR found no usable text, text layer kept"))
+                out.append((Page(n, text, "text", "ok"),
+                            f"page {n}: {reason}; OCR found no usable text, text layer kept"))
             else:
                 out.append((Page(n, "", "ocr", "empty"), f"page {n}: {reason}; OCR found no text"))
             continue
