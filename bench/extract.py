@@ -22,7 +22,9 @@ Measures (issues 3 and 19), every run a fresh process so that start-up counts on
   (pdftoppm) and rebuilt with img2pdf, extracted by `jmm extract --json` in one fresh process with the shipped
   settings (RapidOCR) and with `ocr: tesseract`; `error` = 1 − F1 of the bag of CJK characters of a file's two
   pages against the same pages' text layer (`error` pooled over the ten pages, `error_per_file`), `seconds_per_page`
-  = the process's wall time / 10 (start-up included).
+  = the process's wall time / 10 (start-up included);
+- `load_average`: the machine's 1-minute load average when the bench starts and ends (and when the OCR runs
+  start): with 2 cores, a load of 2 or more means the runs shared the cores with other work.
 
 Usage: .venv/bin/python bench/extract.py [--pdfs DIR] [--reps N] [--no-ocr] [--no-plumber] [--speed-only]
 """
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import statistics
@@ -259,6 +262,7 @@ def main() -> None:
     # when OCR is off)
     off = settings.model_copy(update={"ocr": "none"})
     text_only = [f for f in text_files if all(p.quality != "needs_ocr" for p in extract.read_pdf(f, off).pages)]
+    load_before = os.getloadavg()[0]  # other work on the machine at the start and the end (1-minute averages)
     result: dict = {"bench": "extract", "config": {k: v for k, v in settings.model_dump(mode="json").items()
                                                    if k in ("ocr", "ocr_dpi", "ocr_workers", "tables")}}
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -268,8 +272,9 @@ def main() -> None:
             result["fidelity"] = fidelity(text_files, settings)
         if not args.no_ocr and not args.speed_only:
             copies = image_copies(args.pdfs, tmp)
-            result["ocr"] = {"rapidocr": ocr_error(copies, CONFIG),
+            result["ocr"] = {"load_average": os.getloadavg()[0], "rapidocr": ocr_error(copies, CONFIG),
                              "tesseract": ocr_error(copies, config_with(tmp, "tesseract", ocr="tesseract"))}
+    result["load_average"] = [round(x, 2) for x in (load_before, os.getloadavg()[0])]
     print(json.dumps(result, ensure_ascii=False))
 
 
