@@ -18,17 +18,18 @@ import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from pipeline import convert
 from pipeline.errors import ExtractionError
 from pipeline.records import Document, Page, Source, Table
-from pipeline.settings import ExtractSettings, OcrEngine
+from pipeline.settings import ExtractSettings, OcrEngine, TableReader
 
 log = logging.getLogger(__name__)
 
-VERSION = "5"  # 5: a title wrapped onto the next lines is joined; 4: news-release headline chosen as title over the issuer line; 3: ruled-table detector (grids drawn as one path found), full-width (cid: dropped
+VERSION = "6"  # 6: ruled tables read from PDFium (cells in content order), RapidOCR; 5: a title wrapped onto the next lines is joined; 4: news-release headline chosen as title over the issuer line; 3: ruled-table detector (grids drawn as one path found), full-width (cid: dropped
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
@@ -79,16 +80,20 @@ def _open_brackets(text: str) -> bool:
     return text.count("《") > text.count("》") or text.count("（") > text.count("）")
 
 
-def normalise(text: str, drop_page_numbers: bool = True) -> str:
-    """Clean extracted text: drop control and private-use characters and decorated page-number lines, strip
-    spaces between CJK characters, NFKC full-width Latin/digits only, join lines broken inside a sentence (a
-    full-width line that does not end a sentence, or a line inside an open 《…》/（…）), keep paragraph breaks."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+def _clean(text: str) -> str:
+    """Drop control, private-use and unmapped characters, NFKC full-width Latin/digits, drop spaces between CJK."""
     if _FULLWIDTH_RE.search(text):
         text = _fullwidth_ascii(text)
     if _DROP.search(text):
         text = _DROP.sub("", text)
-    text = _SPACE_BETWEEN_CJK.sub("", text)
+    return _SPACE_BETWEEN_CJK.sub("", text)
+
+
+def normalise(text: str, drop_page_numbers: bool = True) -> str:
+    """Clean extracted text: drop control and private-use characters and decorated page-number lines, strip
+    spaces between CJK characters, NFKC full-width Latin/digits only, join lines broken inside a sentence (a
+    full-width line that does not end a sentence, or a line inside an open 《…》/（…）), keep paragraph breaks."""
+    text = _clean(text.replace("\r\n", "\n").replace("\r", "\n"))
     lines, widths = [], []
     for raw in text.split("\n"):
         line = raw.strip(" \u3000\u00a0").strip("\t")
@@ -202,7 +207,8 @@ class _RawPage:
     lines: list[_Line]
     height: float
     image_share: float = 0.0
-    table: bool = False  # ruled lines that may form a table (pdfplumber reads it)
+    table: bool = False  # ruled lines that may form a table
+    tables: list[tuple[tuple[str | None, ...], ...]] = field(default_factory=list)  # read from PDFium (rows)
     reason: str | None = None  # why the text layer is junk
     removed: list[str] = field(default_factory=list)
 
@@ -349,62 +355,135 @@ def _strip_margins(pages: list[_RawPage], running: bool = True, band: float = 0.
         p.lines = keep
 
 
-def _scan_objects(page: Any, width: float, height: float, images: bool, rules: bool) -> tuple[float, int, int]:
-    """One pass over a page's objects (raw pdfium handle, form XObjects to depth 3): the share of the page area
-    covered by images (capped at 1; when `images`), and the counts of horizontal and vertical rules — thin
-    path objects, rectangle edges, straight segments of grid paths — at least 8 pt long (when `rules`)."""
+_IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+#: A rule: a horizontal (x0, x1, top) or vertical (x, top, bottom) line, in points from the page's top left.
+_Edge = tuple[float, float, float]
+
+
+def _compose(inner: tuple[float, ...], outer: tuple[float, ...]) -> tuple[float, ...]:
+    """The matrix that applies `inner`, then `outer` (PDF matrices a b c d e f)."""
+    a, b, c, d, e, f = inner
+    A, B, C, D, E, F = outer
+    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F)
+
+
+@functools.cache
+def _calls() -> Any:
+    """The PDFium calls of the object scan, typed with plain pointers (handles as ints): the scan calls them
+    for every object of every page (hundreds of text objects a page), and pypdfium2's typed handles cost a
+    third more a call."""
+    from types import SimpleNamespace
+
     import pypdfium2.raw as pdfium_c
 
-    get_type, get_bounds = pdfium_c.FPDFPageObj_GetType, pdfium_c.FPDFPageObj_GetBounds
+    ptr, num, flt = ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float)
+
+    def proto(fn: Any, restype: Any, *args: Any) -> Any:
+        return ctypes.CFUNCTYPE(restype, *args)(ctypes.cast(fn, ctypes.c_void_p).value)
+
+    return SimpleNamespace(
+        count=proto(pdfium_c.FPDFPage_CountObjects, num, ptr),
+        get=proto(pdfium_c.FPDFPage_GetObject, ptr, ptr, num),
+        form_count=proto(pdfium_c.FPDFFormObj_CountObjects, num, ptr),
+        form_get=proto(pdfium_c.FPDFFormObj_GetObject, ptr, ptr, ctypes.c_ulong),
+        kind=proto(pdfium_c.FPDFPageObj_GetType, num, ptr),
+        bounds=proto(pdfium_c.FPDFPageObj_GetBounds, num, ptr, flt, flt, flt, flt),
+        matrix=proto(pdfium_c.FPDFPageObj_GetMatrix, num, ptr, ctypes.POINTER(pdfium_c.FS_MATRIX)),
+        segments=proto(pdfium_c.FPDFPath_CountSegments, num, ptr),
+        segment=proto(pdfium_c.FPDFPath_GetPathSegment, ptr, ptr, num),
+        point=proto(pdfium_c.FPDFPathSegment_GetPoint, num, ptr, flt, flt),
+        segment_kind=proto(pdfium_c.FPDFPathSegment_GetType, num, ptr),
+        closes=proto(pdfium_c.FPDFPathSegment_GetClose, num, ptr),
+        text=pdfium_c.FPDF_PAGEOBJ_TEXT, image=pdfium_c.FPDF_PAGEOBJ_IMAGE, path=pdfium_c.FPDF_PAGEOBJ_PATH,
+        form=pdfium_c.FPDF_PAGEOBJ_FORM,
+        line_to=pdfium_c.FPDF_SEGMENT_LINETO, FS_MATRIX=pdfium_c.FS_MATRIX)
+
+
+def _matrix(obj: int) -> tuple[float, ...]:
+    api = _calls()
+    m = api.FS_MATRIX()
+    if not api.matrix(obj, ctypes.byref(m)):
+        return _IDENTITY
+    return (m.a, m.b, m.c, m.d, m.e, m.f)
+
+
+def _scan_objects(page: Any, width: float, height: float, images: bool, rules: bool
+                  ) -> tuple[float, list[_Edge], list[_Edge]]:
+    """One pass over a page's objects (raw pdfium handle, form XObjects to depth 3): the share of the page area
+    covered by images (capped at 1; when `images`), and the page's rules (when `rules`): horizontal and
+    vertical lines at least 8 pt long — thin path objects, and the straight segments of other paths (rectangle
+    edges, grids drawn as one path) — as (x0, x1, top) and (x, top, bottom) from the page's top left."""
+    api = _calls()
+    get_type, get_bounds = api.kind, api.bounds
     left, bottom, right, top = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
     refs = ctypes.byref(left), ctypes.byref(bottom), ctypes.byref(right), ctypes.byref(top)
-    x, y = ctypes.c_float(), ctypes.c_float()
-    image, path, form = pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_FORM
-    area, h_rules, v_rules, budget = 0.0, 0, 0, 4000
+    text, image, path, form = api.text, api.image, api.path, api.form
+    area, budget = 0.0, 4000
+    h_edges: list[_Edge] = []
+    v_edges: list[_Edge] = []
 
-    def visit(count: int, get: Any, parent: Any, depth: int) -> None:
-        nonlocal area, h_rules, v_rules, budget
-        for k in range(count):
-            obj = get(parent, k)
-            kind = get_type(obj)
-            if kind == form and depth < 3:
-                visit(pdfium_c.FPDFFormObj_CountObjects(obj), pdfium_c.FPDFFormObj_GetObject, obj, depth + 1)
-            elif kind == image and images:
-                if get_bounds(obj, *refs):
-                    area += (max(0.0, min(right.value, width) - max(left.value, 0.0))
-                             * max(0.0, min(top.value, height) - max(bottom.value, 0.0)))
-            elif kind == path and rules and budget > 0 and get_bounds(obj, *refs):
-                w, h = right.value - left.value, top.value - bottom.value
-                budget -= 1
-                if h <= 2.5 and w >= 8:
-                    h_rules += 1
-                elif w <= 2.5 and h >= 8:
-                    v_rules += 1
-                elif w >= 8 and h >= 8:
-                    h_rules, v_rules, budget = _path_rules(obj, h_rules, v_rules, budget, x, y)
+    def bounds(m: tuple[float, ...]) -> tuple[float, float, float, float]:
+        """The object's bounds (as read into left…top) in page space: x0, x1, y0, y1 (PDF y, bottom up)."""
+        if m is _IDENTITY:
+            return left.value, right.value, bottom.value, top.value
+        xs, ys = [], []
+        for x, y in ((left.value, bottom.value), (left.value, top.value), (right.value, bottom.value),
+                     (right.value, top.value)):
+            xs.append(m[0] * x + m[2] * y + m[4])
+            ys.append(m[1] * x + m[3] * y + m[5])
+        return min(xs), max(xs), min(ys), max(ys)
 
-    visit(pdfium_c.FPDFPage_CountObjects(page), pdfium_c.FPDFPage_GetObject, page, 0)
+    def visit(count: int, get: Any, parent: int, depth: int, m: tuple[float, ...]) -> None:
+        nonlocal area, budget
+        objects = list(map(get, repeat(parent, count), range(count)))  # map: no bytecode loop per object
+        for obj, kind in zip(objects, map(get_type, objects)):
+            if kind == text:
+                continue
+            if kind == path:
+                if rules and budget > 0 and get_bounds(obj, *refs):
+                    x0, x1, y0, y1 = bounds(m)
+                    w, h = x1 - x0, y1 - y0
+                    budget -= 1
+                    if h <= 2.5 and w >= 8:
+                        h_edges.append((x0, x1, height - (y0 + y1) / 2))
+                    elif w <= 2.5 and h >= 8:
+                        v_edges.append(((x0 + x1) / 2, height - y1, height - y0))
+                    elif w >= 8 and h >= 8:
+                        budget = _path_rules(obj, _compose(_matrix(obj), m), height, h_edges, v_edges, budget)
+            elif kind == image:
+                if images and get_bounds(obj, *refs):
+                    x0, x1, y0, y1 = bounds(m)
+                    area += max(0.0, min(x1, width) - max(x0, 0.0)) * max(0.0, min(y1, height) - max(y0, 0.0))
+            elif kind == form and depth < 3:
+                inner = _compose(_matrix(obj), m) if m is not _IDENTITY else _matrix(obj)
+                visit(api.form_count(obj), api.form_get, obj, depth + 1, _IDENTITY if inner == _IDENTITY else inner)
+
+    handle = ctypes.cast(page, ctypes.c_void_p).value
+    visit(api.count(handle), api.get, handle, 0, _IDENTITY)
     share = min(1.0, area / (width * height)) if width and height else 0.0
-    return share, h_rules, v_rules
+    return share, h_edges, v_edges
 
 
-def _path_rules(obj: Any, h_rules: int, v_rules: int, budget: int, x: Any, y: Any) -> tuple[int, int, int]:
-    """Add the horizontal and vertical straight segments (≥ 8 pt) of a path object to the rule counts."""
-    import pypdfium2.raw as pdfium_c
-
-    n = pdfium_c.FPDFPath_CountSegments(obj)
+def _path_rules(obj: int, m: tuple[float, ...], height: float, h_edges: list[_Edge], v_edges: list[_Edge],
+                budget: int) -> int:
+    """Add the horizontal and vertical straight segments (≥ 8 pt) of a path object to the rules (`m`: the
+    path's matrix to page space). Returns what is left of the budget of segments."""
+    api = _calls()
+    n = api.segments(obj)
     budget -= n
     if n <= 0 or budget < 0:
-        return h_rules, v_rules, budget
-    get_segment, get_point = pdfium_c.FPDFPath_GetPathSegment, pdfium_c.FPDFPathSegment_GetPoint
-    get_kind, closes = pdfium_c.FPDFPathSegment_GetType, pdfium_c.FPDFPathSegment_GetClose
-    line_to = pdfium_c.FPDF_SEGMENT_LINETO
+        return budget
+    get_segment, get_point, get_kind, closes = api.segment, api.point, api.segment_kind, api.closes
+    line_to = api.line_to
+    x, y = ctypes.c_float(), ctypes.c_float()
+    rx, ry = ctypes.byref(x), ctypes.byref(y)
+    a, b, c, d, e, f = m
     start = prev = None
     for k in range(n):
         seg = get_segment(obj, k)
-        if not get_point(seg, ctypes.byref(x), ctypes.byref(y)):
+        if not get_point(seg, rx, ry):
             continue
-        point = (x.value, y.value)
+        point = (a * x.value + c * y.value + e, b * x.value + d * y.value + f)
         ends = [point]
         if closes(seg) and start is not None:
             ends.append(start)
@@ -415,11 +494,218 @@ def _path_rules(obj: Any, h_rules: int, v_rules: int, budget: int, x: Any, y: An
             if prev is not None:
                 dx, dy = abs(end[0] - prev[0]), abs(end[1] - prev[1])
                 if dy < 0.5 and dx >= 8:
-                    h_rules += 1
+                    h_edges.append((min(end[0], prev[0]), max(end[0], prev[0]), height - (end[1] + prev[1]) / 2))
                 elif dx < 0.5 and dy >= 8:
-                    v_rules += 1
+                    v_edges.append(((end[0] + prev[0]) / 2, height - max(end[1], prev[1]),
+                                    height - min(end[1], prev[1])))
             prev = end
-    return h_rules, v_rules, budget
+    return budget
+
+
+# -- ruled tables from PDFium: the lattice of pdfplumber (snap, join, intersect, cells, tables) on the rules
+# above, and the cells' text from the text page's character boxes -------------------------------------------
+
+_SNAP = 3.0  # pdfplumber's snap, join and intersection tolerances and minimum edge length (points)
+_Cell = tuple[float, float, float, float]  # x0, top, x1, bottom
+
+
+def _snap(values: list[float], tol: float) -> dict[float, float]:
+    """Map each value to the mean of its cluster (values chained within `tol` of the previous one)."""
+    out: dict[float, float] = {}
+    group: list[float] = []
+    for v in sorted(set(values)):
+        if group and v > group[-1] + tol:
+            mean = sum(group) / len(group)
+            out.update((g, mean) for g in group)
+            group = []
+        group.append(v)
+    if group:
+        mean = sum(group) / len(group)
+        out.update((g, mean) for g in group)
+    return out
+
+
+def _merge(edges: list[_Edge], tol: float = _SNAP) -> list[_Edge]:
+    """Snap edges lying within `tol` of one line (their third value) onto it, join the collinear ones that
+    overlap or nearly touch, and keep those at least `tol` long: (start, end, position) each."""
+    where = _snap([e[2] for e in edges], tol)
+    lines: dict[float, list[tuple[float, float]]] = {}
+    for lo, hi, at in edges:
+        lines.setdefault(where[at], []).append((lo, hi))
+    out = []
+    for at, spans in lines.items():
+        spans.sort()
+        lo, hi = spans[0]
+        for a, b in spans[1:]:
+            if a <= hi + tol:
+                hi = max(hi, b)
+            else:
+                out.append((lo, hi, at))
+                lo, hi = a, b
+        out.append((lo, hi, at))
+    return [e for e in out if e[1] - e[0] >= tol]
+
+
+def _grid_tables(h_edges: list[_Edge], v_edges: list[_Edge], tol: float = _SNAP) -> list[list[_Cell]]:
+    """The tables a page's rules draw (pdfplumber's "lines" strategy): each a list of cells — the smallest
+    rectangles whose four corners are rule crossings joined by rules — grouped by shared corners, tables
+    sorted top to bottom, each with at least two cells."""
+    hs = _merge(h_edges, tol)  # (x0, x1, y)
+    vs = [(t, b, x) for t, b, x in _merge([(t, b, x) for x, t, b in v_edges], tol)]  # (top, bottom, x)
+    crossings: dict[tuple[float, float], tuple[set[int], set[int]]] = {}
+    for vi, (top, bottom, x) in enumerate(vs):
+        for hi, (x0, x1, y) in enumerate(hs):
+            if top - tol <= y <= bottom + tol and x0 - tol <= x <= x1 + tol:
+                v_set, h_set = crossings.setdefault((x, y), (set(), set()))
+                v_set.add(vi)
+                h_set.add(hi)
+    if len(crossings) < 4:
+        return []
+    by_x: dict[float, list[float]] = {}
+    by_y: dict[float, list[float]] = {}
+    for x, y in crossings:
+        by_x.setdefault(x, []).append(y)
+        by_y.setdefault(y, []).append(x)
+    for values in (*by_x.values(), *by_y.values()):
+        values.sort()
+
+    def joined(p: tuple[float, float], q: tuple[float, float]) -> bool:
+        """Whether one rule runs through both crossings (same x: a vertical one; same y: a horizontal one)."""
+        k = 0 if p[0] == q[0] else 1
+        return bool(crossings[p][k] & crossings[q][k])
+
+    cells: list[_Cell] = []
+    for x, y in sorted(crossings):
+        below = [(x, y2) for y2 in by_x[x] if y2 > y]
+        right = [(x2, y) for x2 in by_y[y] if x2 > x]
+        found = None
+        for b in below:
+            if not joined((x, y), b):
+                continue
+            for r in right:
+                if not joined((x, y), r):
+                    continue
+                corner = (r[0], b[1])
+                if corner in crossings and joined(corner, r) and joined(corner, b):
+                    found = (x, y, r[0], b[1])
+                    break
+            if found:
+                break
+        if found:
+            cells.append(found)
+    tables: list[list[_Cell]] = []
+    rest = cells
+    while rest:  # group cells that share a corner
+        corners: set[tuple[float, float]] = set()
+        group: list[_Cell] = []
+        grew = True
+        while grew:
+            grew = False
+            left = []
+            for c in rest:
+                mine = ((c[0], c[1]), (c[0], c[3]), (c[2], c[1]), (c[2], c[3]))
+                if not group or any(k in corners for k in mine):
+                    group.append(c)
+                    corners.update(mine)
+                    grew = True
+                else:
+                    left.append(c)
+            rest = left
+        tables.append(group)
+    tables.sort(key=lambda t: min((c[1], c[0]) for c in t))
+    return [t for t in tables if len(t) > 1]
+
+
+#: A character of the text page: text, x0, x1, top, bottom (points from the page's top left, loose box).
+_Char = tuple[str, float, float, float, float]
+
+
+def _page_chars(textpage: Any, height: float, area: _Cell) -> list[_Char]:
+    """The characters of a text page whose centres lie in `area`, in the text page's order (the content
+    stream's), without spaces and line ends (`_cell_text` puts spaces where the gaps are)."""
+    import pypdfium2.raw as pdfium_c
+
+    loose_box = pdfium_c.FPDFText_GetLooseCharBox
+    rect = pdfium_c.FS_RECTF()
+    ref = ctypes.byref(rect)
+    ax0, atop, ax1, abottom = area
+    n = pdfium_c.FPDFText_CountChars(textpage)
+    buf = (ctypes.c_ushort * (n + 1))()
+    got = pdfium_c.FPDFText_GetText(textpage, 0, n, buf)
+    codes: Any = buf[:max(0, got - 1)]  # UTF-16: one unit a character unless some lie outside the BMP
+    if len(codes) != n or any(0xD800 <= u < 0xE000 for u in codes):
+        codes = [pdfium_c.FPDFText_GetUnicode(textpage, i) for i in range(n)]
+    out: list[_Char] = []
+    for i, u in enumerate(codes):
+        if u in (0x0D, 0x0A, 0x00, 0x20) or not loose_box(textpage, i, ref):
+            continue
+        x0, x1, top, bottom = rect.left, rect.right, height - rect.top, height - rect.bottom
+        if ax0 <= (x0 + x1) / 2 < ax1 and atop <= (top + bottom) / 2 < abottom:
+            out.append((chr(u), x0, x1, top, bottom))
+    return out
+
+
+def _cell_text(chars: list[_Char]) -> str:
+    """The text of one cell's characters in content order: a new line where a character is not beside the
+    previous one (no vertical overlap with its line, or back to the left), a space for a gap over 3 pt."""
+    parts: list[str] = []
+    line_top = line_bottom = prev_x1 = 0.0
+    for k, (ch, x0, x1, top, bottom) in enumerate(chars):
+        cy = (top + bottom) / 2
+        if k and (cy < line_top or cy > line_bottom or x1 < prev_x1 - 1.0):
+            parts.append("\n")
+            line_top, line_bottom = top, bottom
+        elif not k:
+            line_top, line_bottom = top, bottom
+        elif x0 - prev_x1 > _SNAP and ch != " " and parts[-1] != " ":
+            parts.append(" ")
+        parts.append(ch)
+        prev_x1 = x1
+    return "".join(parts)
+
+
+def _page_tables(textpage: Any, height: float, h_edges: list[_Edge], v_edges: list[_Edge]
+                 ) -> list[tuple[tuple[str | None, ...], ...]]:
+    """Read the ruled tables of a page (see `_grid_tables`): rows top to bottom, columns left to right, a cell
+    spanning several columns or rows given once (None where it continues), cells normalised (see `_cell`),
+    rows without text dropped; tables with at least two rows and two columns."""
+    from bisect import bisect_right
+
+    found = _grid_tables(h_edges, v_edges)
+    if not found:
+        return []
+    area = (min(c[0] for t in found for c in t), min(c[1] for t in found for c in t),
+            max(c[2] for t in found for c in t), max(c[3] for t in found for c in t))
+    chars = _page_chars(textpage, height, area)
+    out = []
+    for cells in found:
+        xs = sorted({c[0] for c in cells} | {c[2] for c in cells})
+        ys = sorted({c[1] for c in cells} | {c[3] for c in cells})
+        slot: dict[tuple[int, int], int] = {}
+        for k, (x0, top, x1, bottom) in enumerate(cells):
+            for i in range(xs.index(x0), xs.index(x1)):
+                for j in range(ys.index(top), ys.index(bottom)):
+                    slot.setdefault((i, j), k)
+        inside: list[list[_Char]] = [[] for _ in cells]
+        for c in chars:
+            cx, cy = (c[1] + c[2]) / 2, (c[3] + c[4]) / 2
+            if xs[0] <= cx < xs[-1] and ys[0] <= cy < ys[-1]:
+                k = slot.get((bisect_right(xs, cx) - 1, bisect_right(ys, cy) - 1))
+                if k is not None:
+                    inside[k].append(c)
+        columns = sorted({c[0] for c in cells})
+        rows: dict[float, dict[float, int]] = {}
+        for k, c in enumerate(cells):
+            rows.setdefault(c[1], {})[c[0]] = k
+        table = []
+        for top in sorted(rows):
+            row = tuple(_cell(_cell_text(inside[k])) if (k := rows[top].get(x)) is not None else None
+                        for x in columns)
+            if any(row):
+                table.append(row)
+        if len(table) >= 2 and max(len(r) for r in table) >= 2:
+            out.append(tuple(table))
+    return out
 
 
 def _open_pdf(path: Path) -> Any:
@@ -447,13 +733,15 @@ def _open_pdf(path: Path) -> Any:
 
 @dataclass(frozen=True)
 class PdfText:
-    """What `read_pdf` found: the pages, warnings, the pages whose ruled lines may form a table, and per page
-    the margin lines removed from its text (page numbers, running headers/footers; for measuring fidelity)."""
+    """What `read_pdf` found: the pages, warnings, the pages whose ruled lines may form a table, per page the
+    margin lines removed from its text (page numbers, running headers/footers; for measuring fidelity), and the
+    ruled tables read from PDFium (with `extract.tables: pdfium`)."""
 
     pages: tuple[Page, ...]
     warnings: tuple[str, ...]
     table_pages: tuple[int, ...]
     margins: tuple[tuple[str, ...], ...]
+    tables: tuple[Table, ...] = ()
 
 
 def pages(path: Path | str, settings: ExtractSettings | None = None) -> tuple[Page, ...]:
@@ -487,15 +775,21 @@ def read_pdf(path: Path, settings: ExtractSettings) -> PdfText:
                 c, t = _letter_cjk(p.raw)
                 cjk, letters = cjk + c, letters + t
         chinese = letters > 0 and cjk / letters >= 0.5
-        out, warnings = [], []
-        ocr_ok = settings.ocr != OcrEngine.none and _ocr_available(settings.ocr_language)
+        done: dict[int, tuple[Page, str | None]] = {}
+        todo = []
         for p in raws:
-            page, warning = _finish_page(pdf, p, chinese, ocr_ok, settings)
-            out.append(page)
-            if warning:
-                warnings.append(warning)
-        tables = tuple(p.n for p in raws if p.table and p.reason is None)
-        return PdfText(tuple(out), tuple(warnings), tables, tuple(tuple(p.removed) for p in raws))
+            text, reason = _text_verdict(p, chinese, settings)
+            if reason is None:
+                done[p.n] = Page(p.n, text, "text", "ok" if text else "empty"), None
+            else:
+                todo.append((p.n, text, reason))
+        for page, warning in _ocr_pages(path, todo, settings):
+            done[page.n] = page, warning
+        out = [done[p.n][0] for p in raws]
+        warnings = [w for p in raws if (w := done[p.n][1])]
+        table_pages = tuple(p.n for p in raws if p.table and p.reason is None)
+        found = tuple(Table(p.n, rows) for p in raws if p.reason is None for rows in p.tables)
+        return PdfText(tuple(out), tuple(warnings), table_pages, tuple(tuple(p.removed) for p in raws), found)
     except (ExtractionError, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - pdfium/ctypes on a damaged file: translate at the boundary
@@ -543,17 +837,19 @@ def _raw_page(pdf: Any, i: int, settings: ExtractSettings, held: list[Any]) -> _
                 got = pdfium_c.FPDFText_GetText(textpage, 0, n, buf)
                 raw = ctypes.string_at(buf, 2 * max(0, got - 1)).decode("utf-16-le", "ignore")
             lines = _page_lines(textpage, raw, positions=layout)
+            if layout:
+                lines = _reading_order(lines)
+            p = _RawPage(i + 1, lines, height if layout else 0.0)
+            p.reason = _gate(p.raw)
+            images = p.reason is None and _few_cjk(raw, 10)
+            rules = settings.tables != TableReader.none and p.reason is None
+            if images or rules:
+                p.image_share, h_edges, v_edges = _scan_objects(page, width, height, images, rules)
+                p.table = len(h_edges) >= 3 and len(v_edges) >= 3
+                if p.table and settings.tables == TableReader.pdfium:
+                    p.tables = _page_tables(textpage, height, h_edges, v_edges)
         finally:
             pdfium_c.FPDFText_ClosePage(textpage)
-        if layout:
-            lines = _reading_order(lines)
-        p = _RawPage(i + 1, lines, height if layout else 0.0)
-        p.reason = _gate(p.raw)
-        images = p.reason is None and _few_cjk(raw, 10)
-        rules = settings.use_pdfplumber_tables and p.reason is None
-        if images or rules:
-            p.image_share, h_rules, v_rules = _scan_objects(page, width, height, images, rules)
-            p.table = h_rules >= 3 and v_rules >= 3
         return p
     except BaseException:
         _close_pages(held)
@@ -561,19 +857,18 @@ def _raw_page(pdf: Any, i: int, settings: ExtractSettings, held: list[Any]) -> _
 
 
 @functools.cache
-def _ocr_available(language: str) -> bool:
+def _ocr_available(engine: OcrEngine, language: str) -> bool:
     from pipeline import ocr
 
-    ok = ocr.available(language)
+    ok = ocr.available(engine, language)
     if not ok:
-        log.warning("tesseract with language %s is not installed: pages that need OCR are marked needs_ocr",
-                    language)
+        log.warning("%s: pages that need OCR are marked needs_ocr", ocr.missing(engine, language))
     return ok
 
 
-def _finish_page(pdf: Any, p: _RawPage, chinese: bool, ocr_ok: bool,
-                 settings: ExtractSettings) -> tuple[Page, str | None]:
-    """Normalise a page's text layer, apply the document-level gate, and OCR it when needed."""
+def _text_verdict(p: _RawPage, chinese: bool, settings: ExtractSettings) -> tuple[str, str | None]:
+    """A page's normalised text layer and why it needs OCR (None: it does not), with the document-level gate
+    (too few CJK letters on a page of a Chinese document) and the image-only test."""
     text = normalise(p.raw) if p.reason is None else ""
     reason = p.reason
     if reason is None and chinese and text:
@@ -583,30 +878,43 @@ def _finish_page(pdf: Any, p: _RawPage, chinese: bool, ocr_ok: bool,
             text = ""
     if reason is None and p.image_share >= settings.ocr_min_image_share:
         reason = f"image-only page ({p.image_share:.0%} of the page is images, {len(text)} characters of text)"
-    if reason is None:
-        return Page(p.n, text, "text", "ok" if text else "empty"), None
-    if not ocr_ok:
-        return (Page(p.n, text, "text" if text else "none", "needs_ocr"),
-                f"page {p.n}: {reason}; needs OCR but OCR is "
-                f"{'off (extract.ocr: none)' if settings.ocr == OcrEngine.none else 'not installed (tesseract ' + settings.ocr_language + ')'}")
+    return text, reason
+
+
+def _needs_ocr(n: int, text: str) -> Page:
+    """A page that needed OCR and did not get it: its text layer, if any passed the gates, marked needs_ocr."""
+    return Page(n, text, "text" if text else "none", "needs_ocr")
+
+
+def _ocr_pages(path: Path, todo: list[tuple[int, str, str]], settings: ExtractSettings
+               ) -> list[tuple[Page, str | None]]:
+    """OCR the pages that need it — (page number, text-layer text, reason) each — in parallel (pipeline/ocr.py);
+    each becomes a Page and a warning (None when all went well). OCR output is normalised like a text layer."""
+    if settings.ocr == OcrEngine.none or not _ocr_available(settings.ocr, settings.ocr_language):
+        from pipeline import ocr
+
+        why = "off (extract.ocr: none)" if settings.ocr == OcrEngine.none else \
+            f"unavailable: {ocr.missing(settings.ocr, settings.ocr_language)}"
+        return [(_needs_ocr(n, text), f"page {n}: {reason}; needs OCR but OCR is {why}") for n, text, reason in todo]
     from pipeline import ocr
 
-    try:
-        page = pdf[p.n - 1]
-        try:
-            found = ocr.page_text(page, settings.ocr_language, settings.ocr_dpi, settings.ocr_psm,
-                                  settings.ocr_timeout_s)
-        finally:
-            page.close()
-    except ExtractionError as exc:
-        return Page(p.n, text, "text" if text else "none", "needs_ocr"), f"page {p.n}: {reason}; OCR failed: {exc}"
-    found = normalise(found)
-    if _gate(found) or not found.strip():
-        if text:
-            return Page(p.n, text, "text", "ok"), f"page {p.n}: {reason}; OCR found no usable text, text layer kept"
-        return Page(p.n, "", "ocr", "empty"), f"page {p.n}: {reason}; OCR found no text"
-    log.info("page %d OCR'd: %s", p.n, reason)
-    return Page(p.n, found, "ocr", "ocr"), None
+    out = []
+    found = ocr.pages_text(str(path), [n for n, _t, _r in todo], settings)
+    for (n, text, reason), got in zip(todo, found):
+        if isinstance(got, ExtractionError):
+            out.append((_needs_ocr(n, text), f"page {n}: {reason}; OCR failed: {got}"))
+            continue
+        got = normalise(got)
+        if _gate(got) or not got.strip():
+            if text:
+                out.append((Page(n, text, "text", "ok"),
+                            f"page {n}: {reason}; OCR found no usable text, text layer kept"))
+            else:
+                out.append((Page(n, "", "ocr", "empty"), f"page {n}: {reason}; OCR found no text"))
+            continue
+        log.info("page %d OCR'd: %s", n, reason)
+        out.append((Page(n, got, "ocr", "ocr"), None))
+    return out
 
 
 def tables(path: Path | str, page_numbers: tuple[int, ...] | None = None) -> tuple[tuple[Table, ...], tuple[str, ...]]:
@@ -644,6 +952,8 @@ def tables(path: Path | str, page_numbers: tuple[int, ...] | None = None) -> tup
 def _cell(value: str | None) -> str | None:
     if value is None:
         return None
+    if "\n" not in value and "\r" not in value:  # one line: what normalise would do to it, without its line work
+        return _clean(value).strip() or None
     text = normalise(value, drop_page_numbers=False)
     joined = re.sub(f"(?<=[{_CJK}])\n(?=[{_CJK}])", "", text).replace("\n", " ").strip()
     return joined or None
@@ -918,6 +1228,15 @@ def document(source: Source, record: dict[str, Any] | None = None,
     return _simplified(doc, settings)
 
 
+def _ocr_hint(settings: ExtractSettings) -> str:
+    """What to do about a document whose pages all need OCR."""
+    from pipeline import ocr
+
+    if settings.ocr == OcrEngine.none:
+        return "a scan or broken fonts: set extract.ocr: rapidocr (or tesseract) in config.yaml"
+    return f"a scan or broken fonts and OCR is unavailable: {ocr.missing(settings.ocr, settings.ocr_language)}"
+
+
 def _pdf_document(source: Source, path: Path, settings: ExtractSettings) -> Document:
     result = read_pdf(path, settings)
     pgs = result.pages
@@ -926,13 +1245,13 @@ def _pdf_document(source: Source, path: Path, settings: ExtractSettings) -> Docu
         qualities = ", ".join(f"{q} {n}" for q, n in sorted(Counter(p.quality for p in pgs).items()))
         raise ExtractionError(
             f"{path}: no usable text on any of its {len(pgs)} pages ({qualities}); "
-            + ("a scan or broken fonts: install tesseract-ocr and tesseract-ocr-chi-sim and set extract.ocr: "
-               "tesseract" if any(p.quality == "needs_ocr" for p in pgs) else "the pages are blank or unreadable"))
+            + (_ocr_hint(settings) if any(p.quality == "needs_ocr" for p in pgs)
+               else "the pages are blank or unreadable"))
     methods = {p.method for p in pgs if p.text}
     extraction = "mixed" if len(methods) > 1 else (methods.pop() if methods else "none")
     warnings = list(result.warnings)
-    found: tuple[Table, ...] = ()
-    if settings.use_pdfplumber_tables and result.table_pages:
+    found = result.tables
+    if settings.tables == TableReader.pdfplumber and result.table_pages:
         found, table_warnings = tables(path, result.table_pages)
         warnings.extend(table_warnings)
     return Document(source.doc_id, str(path), _title_from(text, path.stem), None, text, pgs, "pdf",

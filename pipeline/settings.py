@@ -38,7 +38,18 @@ class StoreSettings(_Section):
 
 
 class OcrEngine(str, Enum):
-    tesseract = "tesseract"
+    """Who reads the pages that need OCR."""
+
+    rapidocr = "rapidocr"  # RapidOCR: PP-OCRv4 detection and recognition, ONNX models inside the wheel
+    tesseract = "tesseract"  # tesseract with `ocr_language` (apt-get install tesseract-ocr tesseract-ocr-chi-sim)
+    none = "none"  # pages that need OCR are marked needs_ocr
+
+
+class TableReader(str, Enum):
+    """Who reads the ruled tables of the pages with a grid of lines."""
+
+    pdfium = "pdfium"  # the grid from PDFium's path objects, the cells' text from its character boxes
+    pdfplumber = "pdfplumber"  # pdfplumber's lattice finder (parses each table page again: ~0.3 s a page)
     none = "none"
 
 
@@ -48,16 +59,17 @@ class Converter(str, Enum):
 
 
 class ExtractSettings(_Section):
-    ocr: OcrEngine = OcrEngine.tesseract
-    ocr_language: str = "chi_sim"
-    ocr_dpi: int = Field(300, ge=72, le=600)
+    ocr: OcrEngine = OcrEngine.rapidocr
+    ocr_language: str = "chi_sim"  # tesseract's language(s), e.g. chi_sim+eng
+    ocr_dpi: int = Field(200, ge=72, le=600)  # pages are rendered in grey at this resolution for OCR
     ocr_psm: int = Field(3, ge=0, le=13)  # tesseract page segmentation mode (3: automatic)
-    ocr_timeout_s: float = Field(120.0, gt=0)  # per page
+    ocr_timeout_s: float = Field(120.0, gt=0)  # tesseract, per page (any engine: seconds_per_document)
     ocr_min_image_share: float = Field(0.3, ge=0.0, le=1.0)  # a page with < 10 CJK chars and this much image is OCR'd
+    ocr_workers: int = Field(0, ge=0)  # processes that OCR a document's pages in parallel (0: one per CPU core)
     layout: bool = True  # reading order by position (red-header banner first), page numbers off by position
     drop_running_headers: bool = True  # with layout: drop lines repeated in the top/bottom band of most pages
     min_cjk_share: float = Field(0.2, ge=0.0, le=1.0)
-    use_pdfplumber_tables: bool = True
+    tables: TableReader = TableReader.pdfium
     traditional_to_simplified: bool = True
     max_file_mb: float = Field(200.0, gt=0)
     max_pages: int = Field(2000, gt=0)
