@@ -69,12 +69,12 @@ def prepare(settings: Settings) -> None:
 def warm(settings: Settings, run_pid: int | None = None) -> None:
     """Pool initializer: exit when the run's process `run_pid` ends, and load jieba, the spaCy pipeline and the
     learned models (a no-op in a worker forked warm)."""
-    from pipeline import candidates
+    from pipeline import mentions
     from pipeline.learn import load_models
 
     if run_pid is not None:
         exit_with(run_pid)
-    candidates.load_pipeline(*_paths(settings))
+    mentions.load_pipeline(*_paths(settings))
     load_models(settings.path(settings.tag.models))
 
 
@@ -186,11 +186,11 @@ def _warm_forkserver() -> None:
     if not spec:
         return
     try:
-        from pipeline import candidates, extract, isolate, process  # noqa: F401 - imported for the workers
+        from pipeline import candidates, extract, isolate, mentions, process  # noqa: F401 - for the workers
         from pipeline.learn import load_models
 
         gaz, udict, models = json.loads(spec)
-        candidates.load_pipeline(Path(gaz), Path(udict))
+        mentions.load_pipeline(Path(gaz), Path(udict))
         load_models(models)
         _warmed_in = os.getpid()
     except Exception as exc:  # noqa: BLE001 - never let the warm-up break the forkserver
@@ -210,9 +210,9 @@ def wait_ready(settings: Settings) -> None:
 
 def born_warm() -> bool:
     """Whether this process inherited a loaded pipeline from the forkserver (rather than loading it itself)."""
-    from pipeline import candidates
+    from pipeline import mentions
 
-    return _warmed_in not in (None, os.getpid()) and candidates.load_pipeline.cache_info().currsize > 0
+    return _warmed_in not in (None, os.getpid()) and mentions.load_pipeline.cache_info().currsize > 0
 
 
 _warm_forkserver()

@@ -19,16 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import spacy
 from spacy.language import Language
-from spacy.tokens import Doc
 
-from pipeline import segment
+from pipeline import mentions
 from pipeline.gazetteer import MUNICIPALITIES, Entry, Gazetteer, load_gazetteer
 from pipeline.lexicon import CJK as _CJK, NUM as _NUM, clause_start as _clause_start
 from pipeline.records import Document
@@ -44,7 +41,6 @@ _LG_CUT = re.compile(r".*(?:召开|主持召开|主持|出席|参加|暨|举行|
 _PERSON_AND = re.compile(rf"^[{_CJK}]{{2,3}}和(?!社会保障|信息化|城乡建设|旅游|改革|计划生育|草原|物资储备)")
 _JM_OFFICE = re.compile(r"联席会议办公室|联席办")
 _JM_NAME = re.compile(rf"([{_CJK}0-9]{{2,40}}?(?:联席会议|联席会))")
-_ABBR_SEQ = re.compile(r"[京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川黔滇藏陕甘青宁新港澳]{2,6}")
 #: a person's title after a body's name (上海市委书记, 民政部部长, 国务院副总理, 领导小组组长)
 _TITLE = re.compile(r"(?:常务)?(?:副(?=省长|市长|主席|部长|局长|署长|主任|厅长|专员|州长|县长|区长|组长))?"
                     r"(副?总理|国务委员|总书记|委书记|书记|省长|市长|自治区主席|主席|部长|局长|署长|主任|副组长|组长|"
@@ -124,35 +120,6 @@ class _Unit:
             self.ext_end = self.end
 
 
-class _WordTokenizer:
-    """spaCy tokenizer: the words of `segment.words`, without spaces between them."""
-
-    def __init__(self, vocab, user_dictionary: Path | str | None) -> None:  # noqa: ANN001
-        self.vocab = vocab
-        self._cut = segment.load_segmenter(user_dictionary)
-
-    def __call__(self, text: str) -> Doc:
-        words = self._cut(text)
-        return Doc(self.vocab, words=words, spaces=[False] * len(words))
-
-
-@functools.cache
-def load_pipeline(gazetteer_dir: Path | str, user_dictionary: Path | str | None) -> Language:
-    """Build the spaCy pipeline once per process: a tokenizer that is `segment.words` with the user dictionary
-    (patterns are tokenised exactly as documents are segmented) and an EntityRuler whose patterns are the
-    gazetteer's names, aliases, qualified short forms and blocs."""
-    gaz = load_gazetteer(gazetteer_dir)
-    segment.load_segmenter(user_dictionary)  # before any pattern is tokenised
-    nlp = spacy.blank("zh")
-    nlp.tokenizer = _WordTokenizer(nlp.vocab, user_dictionary)
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "ORTH"})
-    patterns = [{"label": "GOV", "pattern": alias, "id": name} for alias, name in gaz.aliases.items()]
-    patterns += [{"label": "QUAL", "pattern": short, "id": short} for short in gaz.qualified]
-    patterns += [{"label": "BLOC", "pattern": bloc, "id": bloc} for bloc in gaz.blocs]
-    ruler.add_patterns(patterns)
-    return nlp
-
-
 @functools.cache
 def _dept_words(gaz: Gazetteer) -> str:
     """The gazetteer's department words as one regex alternation, longest first."""
@@ -167,11 +134,37 @@ def _dept_regex(gaz: Gazetteer) -> re.Pattern[str]:
 
 
 def _units(doc: Document, words: list[str], gaz: Gazetteer, nlp: Language) -> list[_Unit]:
+    """The bodies and places the document names, each once: gazetteer names (a county after its prefecture read
+    with it), leading groups and offices found by pattern, departments of the document's own province; then the
+    department, government or zone words written after each jurisdiction."""
+    units = _span_units(doc, mentions.spans(doc.text, words, gaz, nlp), gaz)
+    units += _pattern_units(doc, gaz)
+    units.sort(key=lambda u: (u.start, -(u.end - u.start)))
+    out: list[_Unit] = []
+    for u in units:
+        if out and u.start < out[-1].end:
+            if u.end - u.start >= out[-1].end - out[-1].start and u.kind in ("group", "office"):
+                out[-1] = u
+            continue
+        out.append(u)
+    out = _implicit_units(doc.text, out, gaz, doc.date)
+    for u in out:
+        if u.kind == "jurisdiction" and not u.dept:
+            _attach_words(u, doc.text, gaz, doc.date)
+    # a central body's short name that became a jurisdiction's department (江西省|发展改革委) is not a unit of its own
+    kept: list[_Unit] = []
+    for u in out:
+        if kept and u.kind == "body" and u.start < kept[-1].end:
+            continue
+        kept.append(u)
+    return kept
+
+
+def _span_units(doc: Document, spans: list[mentions.Span], gaz: Gazetteer) -> list[_Unit]:
+    """Units of the gazetteer's names as of the document's date: a bloc with its members, a jurisdiction (a
+    county after its prefecture is read with it: 上海青浦; the prefecture only qualifies it), a central body (and a
+    bureau of it written right after: 公安部交管局)."""
     text, date = doc.text, doc.date
-    spans = _ruler_spans(words, nlp)
-    spans += _uncovered(words, spans, gaz)
-    spans += _abbreviation_blocs(text, gaz, spans)
-    spans.sort()
     units: list[_Unit] = []
     for s, e, label, ent_id, ent_text in spans:
         if label == "BLOC":
@@ -221,51 +214,32 @@ def _units(doc: Document, words: list[str], gaz: Gazetteer, nlp: Language) -> li
                     entry = Entry(name, "national", "000000", "", entry.sector, "body")
                     e = sub.end()
                 units.append(_Unit(ms, e, text[ms:e], [(entry.name, entry, entry.sector)], "body"))
-    units += _pattern_units(doc, gaz)
-    units.sort(key=lambda u: (u.start, -(u.end - u.start)))
-    out: list[_Unit] = []
-    for u in units:
-        if out and u.start < out[-1].end:
-            if u.end - u.start >= out[-1].end - out[-1].start and u.kind in ("group", "office"):
-                out[-1] = u
-            continue
-        out.append(u)
-    dept_re = _dept_regex(gaz)
-    out = _implicit_units(text, out, gaz, date)
-    for u in out:
-        if u.kind != "jurisdiction" or u.dept:
-            continue
-        j = u.bodies[0][1]
-        if m := dept_re.match(text, u.end):
-            words_ = m.group(1)
-            parts = re.split(r"和|、", words_)
-            if len(parts) == 1:
-                dep = gaz.department(j, words_, date)
-                if dep is not None:
-                    u.bodies = [(dep[0], j, dep[1])]
-                    u.dept = words_
-                    u.mention = text[u.start:m.end()]
-                    u.end = u.ext_end = m.end()
-            continue
-        if m := _GOV_WORDS.match(text, u.end):
+    return units
+
+
+def _attach_words(u: _Unit, text: str, gaz: Gazetteer, date: str | None) -> None:
+    """The words after a jurisdiction that say which of its bodies it is: one department (its full name as of
+    the date), its government (人民政府: the jurisdiction itself), or a zone's management committee."""
+    j = u.bodies[0][1]
+    if m := _dept_regex(gaz).match(text, u.end):
+        words_ = m.group(1)
+        if len(re.split(r"和|、", words_)) == 1 and (dep := gaz.department(j, words_, date)) is not None:
+            u.bodies = [(dep[0], j, dep[1])]
+            u.dept = words_
             u.mention = text[u.start:m.end()]
             u.end = u.ext_end = m.end()
-        elif m := _ZONE.match(text, u.end):
-            name = gaz.full_name(j) + m.group(1) + "管理委员会"
-            lvl = {"provincial": "prefectural", "prefectural": "county"}.get(j.level, j.level)
-            zone = Entry(name, lvl, j.region_code, j.province, "general", "body")
-            u.bodies = [(name, zone, "general")]
-            u.start = m.start()
-            u.mention = m.group(0)
-            u.end = u.ext_end = m.end()
-    # a central body's short name that became a jurisdiction's department (江西省|发展改革委) is not a unit of its own
-    kept: list[_Unit] = []
-    for u in out:
-        if kept and u.kind == "body" and u.start < kept[-1].end:
-            continue
-        kept.append(u)
-    return kept
-
+        return
+    if m := _GOV_WORDS.match(text, u.end):
+        u.mention = text[u.start:m.end()]
+        u.end = u.ext_end = m.end()
+    elif m := _ZONE.match(text, u.end):
+        name = gaz.full_name(j) + m.group(1) + "管理委员会"
+        lvl = {"provincial": "prefectural", "prefectural": "county"}.get(j.level, j.level)
+        zone = Entry(name, lvl, j.region_code, j.province, "general", "body")
+        u.bodies = [(name, zone, "general")]
+        u.start = m.start()
+        u.mention = m.group(0)
+        u.end = u.ext_end = m.end()
 
 
 def _home(units: list[_Unit], gaz: Gazetteer) -> tuple[Entry | None, Entry | None]:
@@ -333,139 +307,14 @@ def _implicit_units(text: str, units: list[_Unit], gaz: Gazetteer, date: str | N
     return sorted(units + added, key=lambda u: u.start)
 
 
-@functools.cache
-def _pattern_index(nlp: Language) -> tuple[frozenset[str], int]:
-    """The first tokens of the EntityRuler's phrase patterns and the longest pattern in tokens."""
-    ruler = nlp.get_pipe("entity_ruler")
-    docs = [d for ds in ruler.phrase_patterns.values() for d in ds]
-    return frozenset(d[0].text for d in docs if len(d)), max((len(d) for d in docs), default=1)
-
-
-#: a token no pattern contains: separates the windows handed to the EntityRuler
-_SEP = "\n"
-
-
-def _ruler_spans(words: list[str], nlp: Language) -> list[tuple[int, int, str, str, str]]:
-    """The EntityRuler's matches, run only over windows that start at a token some pattern starts with:
-    a document without such a token builds no spaCy Doc at all. Offsets are characters of the joined words."""
-    first, longest = _pattern_index(nlp)
-    hits = list(itertools.compress(range(len(words)), map(first.__contains__, words)))
-    if not hits:
-        return []
-    offsets = list(itertools.accumulate(map(len, words), initial=0))
-    if longest == 1:
-        ents = [_token_entity(nlp, words[i]) for i in hits]
-        if None not in ents:
-            return [(offsets[i], offsets[i + 1], *ent, words[i]) for i, ent in zip(hits, ents, strict=True)]
-    return _window_spans(words, hits, offsets, longest, nlp)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _token_entity(nlp: Language, word: str) -> tuple[str, str] | None:
-    """The EntityRuler's (label, id) for a one-token pattern word where that does not depend on the word's
-    neighbours: None for a word that several patterns give different labels or ids (南昌: GOV 南昌市 and QUAL
-    南昌县), whose label the ruler picks by the word's position among the window's matches."""
-    ruler = nlp.get_pipe("entity_ruler")
-    doc = Doc(nlp.vocab, words=[word], spaces=[False])
-    if len({m for m, _, _ in ruler.phrase_matcher(doc)}) != 1 or ruler.token_patterns:
-        return None
-    spans = _window_spans([word], [0], [0, len(word)], 1, nlp)
-    return (spans[0][2], spans[0][3]) if spans else None
-
-
-def _window_spans(words: list[str], hits: list[int], offsets: list[int], longest: int, nlp: Language
-                  ) -> list[tuple[int, int, str, str, str]]:
-    """The EntityRuler over one spaCy Doc of the windows of `longest` tokens that start at `hits`."""
-    toks: list[str] = []
-    where: list[int] = []  # token → index in `words` (-1 for separators)
-    end = -1
-    for i in hits:
-        a, b = max(i, end), min(len(words), i + longest)
-        if a > end and toks:
-            toks.append(_SEP)
-            where.append(-1)
-        for k in range(a, b):
-            toks.append(words[k])
-            where.append(k)
-        end = max(end, b)
-    ruler = nlp.get_pipe("entity_ruler")
-    sdoc = Doc(nlp.vocab, words=toks, spaces=[False] * len(toks))
-    # the ruler's own phrase matcher and annotation (longest match first), without its per-call pattern count
-    found = list(ruler.phrase_matcher(sdoc)) + (list(ruler.matcher(sdoc)) if ruler.token_patterns else [])
-    matches = sorted({(m, a, b) for m, a, b in found if a != b},
-                     key=lambda m: (m[2] - m[1], -m[1]), reverse=True)
-    ruler.set_annotations(sdoc, matches)
-    out = []
-    for ent in sdoc.ents:
-        a, b = where[ent.start], where[ent.end - 1]
-        if a < 0 or b < 0:
-            continue
-        out.append((offsets[a], offsets[b + 1], ent.label_, ent.ent_id_, "".join(words[a:b + 1])))
-    return out
-
-
-def _uncovered(words: list[str], spans: list[tuple[int, int, str, str, str]], gaz: Gazetteer
-               ) -> list[tuple[int, int, str, str, str]]:
-    """Gazetteer names inside tokens that jieba's own dictionary joined with a neighbour (上海市政府, 北京市委)."""
-    covered: set[int] = set()
-    for a, b, *_ in spans:
-        covered.update(range(a, b))
-    out = []
-    lengths = list(map(len, words))
-    offsets = list(itertools.accumulate(lengths, initial=0))
-    for i in itertools.compress(range(len(words)), map((2).__lt__, lengths)):  # words of 3 or more characters
-        if offsets[i] not in covered and (names := _names_inside(gaz, words[i])):
-            t_idx, w = offsets[i], words[i]
-            out.extend((t_idx + pos, t_idx + pos + n, label, ent_id, w[pos:pos + n])
-                       for pos, n, label, ent_id in names)
-    return out
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _names_inside(gaz: Gazetteer, w: str) -> tuple[tuple[int, int, str, str], ...]:
-    """Gazetteer names inside word `w` (not `w` itself), longest first from the left:
-    (offset, length, label, id)."""
-    out = []
-    pos = 0
-    while pos < len(w) - 1:
-        for n in range(len(w) - pos, 1, -1):
-            part = w[pos:pos + n]
-            if part == w:
-                continue
-            label = "GOV" if part in gaz.aliases else "BLOC" if part in gaz.blocs else \
-                "QUAL" if part in gaz.qualified else None
-            if label:
-                out.append((pos, n, label, gaz.aliases.get(part, part)))
-                pos += n
-                break
-        else:
-            pos += 1
-    return tuple(out)
-
-
-def _abbreviation_blocs(text: str, gaz: Gazetteer, spans: list[tuple[int, int, str, str, str]]
-                        ) -> list[tuple[int, int, str, str, str]]:
-    """Strings of one-character abbreviations (“滇黔川渝藏”, 赣鄂湘) that are not a known bloc, when quoted or
-    followed by plural or department words."""
-    taken = {(a, b) for a, b, *_ in spans}
-    out = []
-    for m in _ABBR_SEQ.finditer(text):
-        seq = m.group(0)
-        if (m.start(), m.end()) in taken or seq in gaz.blocs or len(set(seq)) != len(seq):
-            continue
-        quoted = text[m.start() - 1:m.start()] == "“" and text[m.end():m.end() + 1] == "”"
-        follows = re.match(rf"”?(?:[{_NUM}]+|两|三|四|五)(?:省|地|方)|”?[{_CJK}]{{0,4}}(?:部门|主管部门)", text[m.end():])
-        if not (quoted or follows):
-            continue
-        members = "|".join(gaz.abbreviations[c] for c in seq)
-        end = m.end() + (1 if quoted else 0)
-        out.append((m.start(), m.end(), "BLOC", members, seq))
-        del end
-    return out
-
-
 def _pattern_units(doc: Document, gaz: Gazetteer) -> list[_Unit]:
     """Leading groups, their offices and joint meetings' offices, found by pattern and resolved to full names."""
+    return _group_units(doc, gaz) + _office_units(doc.text)
+
+
+def _group_units(doc: Document, gaz: Gazetteer) -> list[_Unit]:
+    """Leading groups and their offices: the name before 领导小组, cut where a verb or a person ends, a short form
+    (普查领导小组) read as the longer name the document gives it, names as of the date."""
     text = doc.text
     units: list[_Unit] = []
     groups: list[str] = []
@@ -516,6 +365,14 @@ def _pattern_units(doc: Document, gaz: Gazetteer) -> list[_Unit]:
             units.append(_Unit(start, end, text[start:end], [(body.name, body, body.sector)], "office", via="pattern"))
             continue
         units.append(_Unit(start, end, text[start:end], [(body.name, body, body.sector)], "group", via="pattern"))
+    return units
+
+
+def _office_units(text: str) -> list[_Unit]:
+    """The standing offices of joint meetings (…联席会议办公室, 联席办: CODEBOOK §2 rule 2), named after their joint
+    meeting; where the document writes one office with and without a prefix (国家处置非法集资部际联席会议办公室,
+    处置非法集资部际联席会议办公室), the longer name stands for both."""
+    units: list[_Unit] = []
     for m in _JM_OFFICE.finditer(text):
         left = text[max(0, m.start() - 6):m.start()]
         prefix = re.search(r"国务院$", left)
@@ -537,9 +394,15 @@ def _pattern_units(doc: Document, gaz: Gazetteer) -> list[_Unit]:
         if prefix and not series.startswith("国务院"):
             series = "国务院" + series
         name = series + "办公室"
-        body = Entry(name, "national" if series.startswith(("国务院", "国家", "全国", "中央")) else "national",
-                     "000000", "", "general", "body")
+        body = Entry(name, "national", "000000", "", "general", "body")
         units.append(_Unit(start, m.end(), text[start:m.end()], [(name, body, "general")], "office", via="pattern"))
+    names = {u.bodies[0][0] for u in units}
+    for u in units:
+        name = u.bodies[0][0]
+        longer = [p + name for p in ("国务院", "国家") if p + name in names]
+        if longer:
+            body = Entry(longer[0], "national", "000000", "", "general", "body")
+            u.bodies = [(longer[0], body, "general")]
     return units
 
 
@@ -661,7 +524,7 @@ def _leaders(text: str, units: list[_Unit], gaz: Gazetteer, date: str | None) ->
 def find(doc: Document, words: list[str], gazetteer_dir: Path | str,
          user_dictionary: Path | str | None = None) -> tuple[Candidate, ...]:
     """Every candidate participant of one document, in text order; offsets index into `doc.text`."""
-    nlp = load_pipeline(gazetteer_dir, user_dictionary)
+    nlp = mentions.load_pipeline(gazetteer_dir, user_dictionary)
     gaz = load_gazetteer(gazetteer_dir)
     text, date = doc.text, doc.date
     units = _units(doc, words, gaz, nlp)

@@ -110,86 +110,103 @@ def participant_features(doc: Document, words: tuple[str, ...] | list[str],
     """One feature dict per candidate, in order."""
     text = doc.text
     ix = _index(text, tuple(words))
-    head = lexicon.headline_end(text, doc.title or "")
-    lead = lexicon.lead_end(text, doc.title or "")
-    sents = lexicon.sentences(text)
-    sent_starts = [a for a, _ in sents]
-    lines = [m.span() for m in re.finditer(r"[^\n]+", text)]
-    last_lines = {s for s, e in lines[-2:] if e - s <= 30} if len(lines) > 2 else set()
-    counts = Counter(c.name for c in candidates)
-    first_of: dict[str, int] = {}
-    for c in candidates:
-        first_of.setdefault(c.name, c.start)
-    n_names = len(counts)
-    title_names = {c.name for c in candidates if c.start < head}
-    system = bool(_SYSTEM.search(text))
-    out = []
-    for c in candidates:
-        s, e, ls, le = c.start, c.end, c.list_start, c.list_end
-        sa, sb = lexicon.sentence(text, s)
-        ca, cb = lexicon.clause_start(text, ls), lexicon.clause_end(text, le)
-        f: dict[str, float] = {"bias": 1.0, f"kind={c.kind}": 1, f"via={c.via}": 1, f"level={c.level}": 1,
-                               f"kind_level={c.kind}:{c.level}": 1}
-        if c.title:
-            f[f"title={c.title}"] = 1
-        if c.in_name:
-            f["in_name"] = 1
-            f[f"in_name:{c.kind}"] = 1
-        if s < head:
+    where = _Where(text, doc.title or "", candidates)
+    return [{**_kind_features(c), **where.features(c), **_context_features(text, ix, c)} for c in candidates]
+
+
+def _kind_features(c: Candidate) -> dict[str, float]:
+    """What kind of body the candidate is and how it was found."""
+    f: dict[str, float] = {"bias": 1.0, f"kind={c.kind}": 1, f"via={c.via}": 1, f"level={c.level}": 1,
+                           f"kind_level={c.kind}:{c.level}": 1}
+    if c.title:
+        f[f"title={c.title}"] = 1
+    if c.in_name:
+        f["in_name"] = 1
+        f[f"in_name:{c.kind}"] = 1
+    f[f"list_size={_bucket(c.list_size, (1, 2, 5))}"] = 1
+    if c.list_size > 1:
+        f["list_first" if c.list_pos == 0 else "list_last" if c.list_pos == c.list_size - 1 else "list_mid"] = 1
+    return f
+
+
+class _Where:
+    """Where a candidate stands in its document: headline, lead, sentence, signature lines, its mentions."""
+
+    def __init__(self, text: str, title: str, candidates: tuple[Candidate, ...]) -> None:
+        self.text = text
+        self.head = lexicon.headline_end(text, title)
+        self.lead = lexicon.lead_end(text, title)
+        self.sent_starts = [a for a, _ in lexicon.sentences(text)]
+        lines = [m.span() for m in re.finditer(r"[^\n]+", text)]
+        self.last_lines = {s for s, e in lines[-2:] if e - s <= 30} if len(lines) > 2 else set()
+        self.counts = Counter(c.name for c in candidates)
+        self.first_of: dict[str, int] = {}
+        for c in candidates:
+            self.first_of.setdefault(c.name, c.start)
+        self.title_names = {c.name for c in candidates if c.start < self.head}
+        self.system = bool(_SYSTEM.search(text))
+
+    def features(self, c: Candidate) -> dict[str, float]:
+        s = c.start
+        f: dict[str, float] = {}
+        if s < self.head:
             f["headline"] = 1
-        elif s < lead:
+        elif s < self.lead:
             f["lead"] = 1
-        k = bisect.bisect_right(sent_starts, s) - 1
+        k = bisect.bisect_right(self.sent_starts, s) - 1
         f[f"sentence={_bucket(max(k, 0), (0, 1, 2, 4))}"] = 1
-        f[f"rel_pos={min(4, int(5 * s / max(1, len(text))))}"] = 1
-        if any(a <= s < a + 30 for a in last_lines):
+        f[f"rel_pos={min(4, int(5 * s / max(1, len(self.text))))}"] = 1
+        if any(a <= s < a + 30 for a in self.last_lines):
             f["last_lines"] = 1
-        f[f"mentions={_bucket(counts[c.name], (1, 2, 4))}"] = 1
-        if first_of[c.name] == s:
+        f[f"mentions={_bucket(self.counts[c.name], (1, 2, 4))}"] = 1
+        if self.first_of[c.name] == s:
             f["first_mention"] = 1
-        f[f"list_size={_bucket(c.list_size, (1, 2, 5))}"] = 1
-        if c.list_size > 1:
-            f["list_first" if c.list_pos == 0 else "list_last" if c.list_pos == c.list_size - 1 else "list_mid"] = 1
-        f[f"left1={_tidy(text[ls - 1:ls]) or '^'}"] = 1
-        f[f"left2={_tidy(text[max(0, ls - 2):ls]) or '^'}"] = 1
-        f[f"right1={_tidy(text[le:le + 1]) or '$'}"] = 1
-        f[f"right2={_tidy(text[le:le + 2]) or '$'}"] = 1
-        f[f"prevw={_tidy(ix.word_before(ls)) or '^'}"] = 1
-        ws, w = ix.word_at(le)
-        if ws < le:  # the mention ends inside a word (京津冀|协同 … within a longer name)
-            f["splits_word"] = 1
-        f[f"nextw={_tidy(w) or '$'}"] = 1
-        if ws >= le and w and lexicon.CJK_RE.match(w) and not any(ix.has(g, le, le + 1) for g in _VERB_GROUPS):
-            f["before_noun"] = 1  # 京津冀|协同发展: the name qualifies what follows
-        if c.name in title_names:
+        if c.name in self.title_names:
             f["named_in_title"] = 1
-        for g in CONTEXT_GROUPS:
-            if ix.has(g, ca, ls):
-                f[f"clause_before:{g}"] = 1
-            elif ix.has(g, sa, ca):
-                f[f"sentence_before:{g}"] = 1
-            d = ix.first_after(g, le, cb)
-            if d is not None:
-                f[f"clause_after:{g}"] = 1
-                f[f"clause_after:{g}:{_bucket(d, (0, 3, 8))}"] = 1
-            elif ix.has(g, cb, sb):
-                f[f"sentence_after:{g}"] = 1
-        if ca == ls:
-            f["clause_initial"] = 1
-        for w in _words_between(ix, le, cb, 4):
-            f[f"after_w={_tidy(w)}"] = 1
-        for w in _words_between(ix, max(ca, ls - 8), ls, 2):
-            f[f"before_w={_tidy(w)}"] = 1
-        if text.count("《", sa, s) > text.count("》", sa, s):
-            f["in_book_title"] = 1
-        if text.count("“", sa, s) > text.count("”", sa, s):
-            f["in_quotes"] = 1
-        f[f"doc_names={_bucket(n_names, (1, 3, 8))}"] = 1
-        if system:
+        f[f"doc_names={_bucket(len(self.counts), (1, 3, 8))}"] = 1
+        if self.system:
             f["doc_system"] = 1
-        f["log_chars"] = math.log1p(len(text)) / 10
-        out.append(f)
-    return out
+        f["log_chars"] = math.log1p(len(self.text)) / 10
+        return f
+
+
+def _context_features(text: str, ix: _Index, c: Candidate) -> dict[str, float]:
+    """The characters, words and cue groups around the candidate's list, in its clause and sentence."""
+    s, ls, le = c.start, c.list_start, c.list_end
+    sa, sb = lexicon.sentence(text, s)
+    ca, cb = lexicon.clause_start(text, ls), lexicon.clause_end(text, le)
+    f: dict[str, float] = {
+        f"left1={_tidy(text[ls - 1:ls]) or '^'}": 1, f"left2={_tidy(text[max(0, ls - 2):ls]) or '^'}": 1,
+        f"right1={_tidy(text[le:le + 1]) or '$'}": 1, f"right2={_tidy(text[le:le + 2]) or '$'}": 1,
+        f"prevw={_tidy(ix.word_before(ls)) or '^'}": 1}
+    ws, w = ix.word_at(le)
+    if ws < le:  # the mention ends inside a word (京津冀|协同 … within a longer name)
+        f["splits_word"] = 1
+    f[f"nextw={_tidy(w) or '$'}"] = 1
+    if ws >= le and w and lexicon.CJK_RE.match(w) and not any(ix.has(g, le, le + 1) for g in _VERB_GROUPS):
+        f["before_noun"] = 1  # 京津冀|协同发展: the name qualifies what follows
+    for g in CONTEXT_GROUPS:
+        if ix.has(g, ca, ls):
+            f[f"clause_before:{g}"] = 1
+        elif ix.has(g, sa, ca):
+            f[f"sentence_before:{g}"] = 1
+        d = ix.first_after(g, le, cb)
+        if d is not None:
+            f[f"clause_after:{g}"] = 1
+            f[f"clause_after:{g}:{_bucket(d, (0, 3, 8))}"] = 1
+        elif ix.has(g, cb, sb):
+            f[f"sentence_after:{g}"] = 1
+    if ca == ls:
+        f["clause_initial"] = 1
+    for w in _words_between(ix, le, cb, 4):
+        f[f"after_w={_tidy(w)}"] = 1
+    for w in _words_between(ix, max(ca, ls - 8), ls, 2):
+        f[f"before_w={_tidy(w)}"] = 1
+    if text.count("《", sa, s) > text.count("》", sa, s):
+        f["in_book_title"] = 1
+    if text.count("“", sa, s) > text.count("”", sa, s):
+        f["in_quotes"] = 1
+    return f
 
 
 #: the cue groups read in a document's title, lead and body

@@ -90,3 +90,10 @@ def test_lists_know_their_size_and_place(lexicons):
     cands = {c.name: c for c in _find(lexicons, "山西、陕西、内蒙古三省区签署协议。")}
     assert [cands[n].list_pos for n in ("山西省", "陕西省", "内蒙古自治区")] == [0, 1, 2]
     assert {cands[n].list_size for n in cands if n in ("山西省", "陕西省", "内蒙古自治区")} == {3}
+
+
+def test_a_joint_meetings_office_is_one_body_with_or_without_its_prefix(lexicons):
+    text = ("处置非法集资部际联席会议办公室今天召集成员单位召开会议。会上，国家处置非法集资部际联席会议办公室"
+            "通报了今年以来的工作情况。")
+    offices = {c.name for c in _find(lexicons, text) if c.kind == "office"}
+    assert offices == {"国家处置非法集资部际联席会议办公室"}
