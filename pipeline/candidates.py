@@ -73,8 +73,9 @@ _ANAPHOR_ACTS = re.compile(r"(?:还|又|将|已|均|分别|一致)?(?:共同|联
 _COUNT_OF = {"两": 2, "双": 2, "三": 3, "四": 4, "五": 5}
 #: a body or place the gazetteer does not know between two listed ones: the list goes on
 _UNKNOWN_MEMBER = re.compile(rf"、(?:[{_CJK}]{{2,16}}?(?:部|委|局|署|办|厅|委员会|办公室)|[{_CJK}]{{1,6}}(?:区|县|市|旗))(?:、|和|及|以及)")
-#: a bureau of a central body written right after its name (公安部交管局, 海关总署缉私局, 交通运输部海事局)
-_SUB_BUREAU = re.compile(rf"(?:(?!和|与|及|等|局|司)[{_CJK}]){{1,6}}(?:局|司)(?!长)")
+#: a bureau of a central body written right after its name (公安部交管局, 海关总署缉私局, 交通运输部海事局); a
+#: department (司) is the body itself
+_SUB_BUREAU = re.compile(rf"(?!有关|相关|各)(?:(?!和|与|及|等|局|司)[{_CJK}]){{1,6}}局(?!长)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -274,7 +274,9 @@ def load_gazetteer(folder: Path | str) -> Gazetteer:
         for a in [row["old_name"], *_split(row.get("aliases"))]:
             aliases.setdefault(a, target.name)
     for row in _read_csv(folder / "central_bodies.csv"):
-        e = Entry(row["name"], "national", "000000", "", row["sector"] or "other", "body",
+        # a body of another level (新疆生产建设兵团: provincial) gives its level, code and province
+        e = Entry(row["name"], row.get("level") or "national", row.get("region_code") or "000000",
+                  row.get("province") or "", row["sector"] or "other", "body",
                   row.get("valid_from") or None, row.get("valid_to") or None, row.get("successor") or None)
         entries[e.name] = e
         aliases[e.name] = e.name

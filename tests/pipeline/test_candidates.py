@@ -41,6 +41,9 @@ CASES = [
     # people stand for the body in whose name they act
     ("安徽省委书记主持会议，国务院副总理出席并讲话。", "2021-05-10", {"安徽省", "国务院"}),
     ("民政部部长出席会议并讲话。", "2021-05-10", {"民政部"}),
+    # a ministry's department (司) is the ministry; a bloc written with other abbreviations (云贵川)
+    ("国家发展改革委地区经济司负责同志出席会议。", "2021-05-10", {"国家发展和改革委员会"}),
+    ("云贵川三省签署赤水河流域保护协议。", "2021-05-10", {"云南省", "贵州省", "四川省"}),
     # leading groups, with 党的 inside the name
     ("中央党的建设工作领导小组召开会议。", "2021-05-10", {"中央党的建设工作领导小组"}),
 ]
@@ -97,3 +100,8 @@ def test_a_joint_meetings_office_is_one_body_with_or_without_its_prefix(lexicons
             "通报了今年以来的工作情况。")
     offices = {c.name for c in _find(lexicons, text) if c.kind == "office"}
     assert offices == {"国家处置非法集资部际联席会议办公室"}
+
+
+def test_the_production_and_construction_corps_is_a_provincial_body_of_xinjiang(lexicons):
+    c = next(c for c in _find(lexicons, "江苏省与兵团签署对口支援协议。") if c.name == "新疆生产建设兵团")
+    assert (c.level, c.province) == ("provincial", "新疆维吾尔自治区")
