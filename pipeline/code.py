@@ -51,6 +51,16 @@ def _first_cue(doc: Document, groups: tuple[str, ...], code: str, value: str) ->
 
 # --- doc_class ------------------------------------------------------------------------------------------------
 
+#: the classes CODEBOOK §1 defines by a joint meeting (联席会议): a document that names none is none of them
+_JOINT_MEETING_FAMILY = frozenset(("joint_meeting", "joint_meeting_system_document", "joint_meeting_office_activity",
+                                   "joint_meeting_international"))
+
+
+def _names_joint_meeting(doc: Document) -> bool:
+    return bool(lexicon.cue_pattern("jm").search(doc.text) or lexicon.cue_pattern("jm").search(doc.title or "")
+                or lexicon.cue_pattern("jm_office").search(doc.text))
+
+
 def doc_class(doc: Document, candidates: tuple[Candidate, ...], probs: list[float], models: Models,
               doc_features: dict[str, float] | None = None) -> str:
     """The class of a document (CODEBOOK §1) by the learned model, from the document's features and its
@@ -58,7 +68,9 @@ def doc_class(doc: Document, candidates: tuple[Candidate, ...], probs: list[floa
     f = dict(doc_features or features.document_features(doc, candidates))
     f.update(features.participation_features(candidates, probs, models.threshold,
                                              lexicon.lead_end(doc.text, doc.title or "")))
-    cls = models.doc_class.predict([f])[0]
+    p = models.doc_class.predict_proba([f])[0]
+    allowed = [c for c in models.doc_class.classes_ if c not in _JOINT_MEETING_FAMILY or _names_joint_meeting(doc)]
+    cls = max(allowed, key=lambda c: p[models.doc_class.classes_.index(c)])
     if cls not in DOC_CLASSES:
         raise PipelineError(f"doc_class model: unknown class {cls!r} (expected one of {', '.join(DOC_CLASSES)})")
     return cls
