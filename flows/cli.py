@@ -122,6 +122,12 @@ def _settings(config: Path | None):
 
 
 def _fail(exc: Exception) -> None:
+    """A failed command: exit 1 with the message; a ConfigError (a mistake in the input) goes to the command
+    group's handler, which exits 2."""
+    from pipeline.errors import ConfigError
+
+    if isinstance(exc, ConfigError):
+        raise exc
     _error(exc)
     raise typer.Exit(1)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.collect import kind_of, read_records, record_id, stories
-from pipeline.errors import PipelineError
+from pipeline.errors import ConfigError, PipelineError
 from pipeline.records import Document, Source
 
 
@@ -57,7 +57,9 @@ def read_gold(path: Path | str, split: str | None = None) -> list[GoldItem]:
                               path.parent / obj["file"] if obj.get("file") else None, obj["gold"],
                               obj.get("split")))
     if split is not None and not items:
-        raise PipelineError(f"{path}: no record has split {split!r}")
+        splits = sorted({str(json.loads(x).get("split")) for x in path.read_text(encoding="utf-8").splitlines()
+                         if x.strip()})
+        raise ConfigError(f"{path}: no record has split {split!r} (its splits: {', '.join(splits)})")
     return items
 
 

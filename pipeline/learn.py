@@ -63,9 +63,8 @@ class LinearModel:
         return self
 
     @staticmethod
-    def _matrix(X: Sequence[Features], index: dict[str, int]):  # noqa: ANN205
-        from scipy.sparse import csr_matrix
-
+    def _entries(X: Sequence[Features], index: dict[str, int]) -> tuple[list[int], list[int], list[float]]:
+        """The known features of each row as (rows, columns, values) of a sparse matrix."""
         rows, cols, vals = [], [], []
         for r, row in enumerate(X):
             for k, v in row.items():
@@ -74,19 +73,18 @@ class LinearModel:
                     rows.append(r)
                     cols.append(j)
                     vals.append(float(v))
+        return rows, cols, vals
+
+    @classmethod
+    def _matrix(cls, X: Sequence[Features], index: dict[str, int]):  # noqa: ANN206
+        from scipy.sparse import csr_matrix
+
+        rows, cols, vals = cls._entries(X, index)
         return csr_matrix((vals, (rows, cols)), shape=(len(X), len(index)))
 
     def scores(self, X: Sequence[Features]) -> np.ndarray:
         """Linear scores, one row per input, one column per class."""
-        rows, cols, vals = [], [], []
-        index = self.index_
-        for r, row in enumerate(X):
-            for k, v in row.items():
-                j = index.get(k)
-                if j is not None and v:
-                    rows.append(r)
-                    cols.append(j)
-                    vals.append(v)
+        rows, cols, vals = self._entries(X, self.index_)
         out = np.tile(self.intercept_, (len(X), 1)).astype(float)
         if cols:
             contrib = self.coef_[:, cols] * np.asarray(vals, dtype=float)  # classes × entries
