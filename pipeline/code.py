@@ -79,11 +79,19 @@ def doc_class(doc: Document, candidates: tuple[Candidate, ...], probs: list[floa
 # --- depth ----------------------------------------------------------------------------------------------------
 
 def depth_of(doc: Document, cls: str, models: Models) -> tuple[int | None, Evidence | None]:
-    """The highest stage of collaboration the text reports (CODEBOOK §3 depth 1–4); None for `other`."""
+    """The highest stage of collaboration the text evidences (CODEBOOK §3 depth 1–4); None for `other`. The model
+    weighs the stages; a stage whose cue words the text does not hold is not chosen (every positive code has its
+    evidence), unless the text holds none at all."""
     if cls == "other":
         return None, None
-    d = int(models.depth.predict([features.depth_features(doc, cls)])[0])
-    return d, _first_cue(doc, (f"depth{d}",), "depth", str(d))
+    p = models.depth.predict_proba([features.depth_features(doc, cls)])[0]
+    stages = sorted(models.depth.classes_, key=lambda c: -p[models.depth.classes_.index(c)])
+    for stage in stages:
+        if e := _first_cue(doc, (f"depth{stage}",), "depth", stage):
+            return int(stage), e
+    # no stage's cue in the text: the model's stage, evidenced by what made the document coordination
+    ce = _first_cue(doc, _CLASS_CUES.get(cls, ()) + ("joint", "meeting", "region", "mechanism"), "depth", stages[0])
+    return int(stages[0]), ce
 
 
 # --- levels, regions, collab_type --------------------------------------------------------------------------------
@@ -110,9 +118,10 @@ def _in(spans: list[tuple[int, int]], i: int) -> bool:
 
 
 def collaboration(doc: Document, cls: str, participants: tuple[Participant, ...],
-                  candidates: tuple[Candidate, ...], series: str | None
-                  ) -> tuple[list[str], list[str], list[str], list[Evidence]]:
-    """levels, regions and collab_type (CODEBOOK §3) with their evidence."""
+                  candidates: tuple[Candidate, ...], series: str | None,
+                  series_span: tuple[int, int] | None = None) -> tuple[list[str], list[str], list[str], list[Evidence]]:
+    """levels, regions and collab_type (CODEBOOK §3) with their evidence (the convening body's evidence is the
+    series' span when given)."""
     if cls == "other":
         return [], [], [], []
     text = doc.text
@@ -139,7 +148,7 @@ def collaboration(doc: Document, cls: str, participants: tuple[Participant, ...]
                           None)
     if body and _CENTRAL.search(body) or body and _BODY_OF_BODIES.search(body) and \
             any(c.kind == "group" for c in candidates):
-        span = _span_of(text, body)
+        span = series_span if series and series_span else _span_of(text, body)
         levels.setdefault("national", _ev("levels", "national", text, *span))
         collab.setdefault("cross_departmental", [_ev("collab_type", "cross_departmental", text, *span)])
         bloc_members = [c for c in candidates if c.kind == "bloc" and span[0] <= c.start < span[1] + 1]
@@ -394,7 +403,7 @@ def codes(doc: Document, cls: str, participants: tuple[Participant, ...], candid
     series, span = series_of(doc, cls, participants, candidates)
     if series and span:
         evidence.append(_ev("series", series, doc.text, *span))
-    levels, regions, collab, cev = collaboration(doc, cls, participants, candidates, series)
+    levels, regions, collab, cev = collaboration(doc, cls, participants, candidates, series, span)
     evidence += cev
     depth, dev = depth_of(doc, cls, models)
     session, sev = session_of(doc, span)
